@@ -1,0 +1,206 @@
+//! Repository and image names, and the full path of an image inside kcr.
+//!
+//! In kcr's words an *image* `{repository}/{image}` lives in a *repository* of a *project*; in OCI's
+//! words the whole `{repository}/{image}` is the repository `<name>`. The repository is one path
+//! component; the image name is one or more.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{is_path_component, NameError, ProjectId};
+
+/// Longest `project/repository/image` path accepted (the OCI `<name>` limit many clients assume).
+pub const MAX_IMAGE_PATH_LEN: usize = 255;
+
+/// A repository: one OCI path component, created before images are pushed into it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RepositoryName(String);
+
+/// An image name inside a repository: one or more OCI path components joined by `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ImageName(String);
+
+const COMPONENT_RULE: &str =
+    "path components are lowercase letters and digits, separated by '.', '_', '__' or dashes";
+
+fn check_repository(s: &str) -> Result<(), NameError> {
+    const WHAT: &str = "repository name";
+    if s.is_empty() {
+        return Err(NameError::Empty { what: WHAT });
+    }
+    if s.len() > 128 {
+        return Err(NameError::TooLong {
+            what: WHAT,
+            name: s.to_owned(),
+            max: 128,
+        });
+    }
+    if !is_path_component(s) {
+        return Err(NameError::Grammar {
+            what: WHAT,
+            name: s.to_owned(),
+            rule: COMPONENT_RULE,
+        });
+    }
+    Ok(())
+}
+
+fn check_image(s: &str) -> Result<(), NameError> {
+    const WHAT: &str = "image name";
+    if s.is_empty() {
+        return Err(NameError::Empty { what: WHAT });
+    }
+    if s.len() > MAX_IMAGE_PATH_LEN {
+        return Err(NameError::TooLong {
+            what: WHAT,
+            name: s.to_owned(),
+            max: MAX_IMAGE_PATH_LEN,
+        });
+    }
+    if !s.split('/').all(is_path_component) {
+        return Err(NameError::Grammar {
+            what: WHAT,
+            name: s.to_owned(),
+            rule: COMPONENT_RULE,
+        });
+    }
+    Ok(())
+}
+
+macro_rules! string_name {
+    ($name:ident, $check:ident) => {
+        impl $name {
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl FromStr for $name {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                $check(s)?;
+                Ok($name(s.to_owned()))
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = NameError;
+            fn try_from(s: String) -> Result<Self, NameError> {
+                $check(&s)?;
+                Ok($name(s))
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_name!(RepositoryName, check_repository);
+string_name!(ImageName, check_image);
+
+/// The full address of an image (an OCI repository) in kcr: project, repository, image.
+///
+/// ```
+/// use kcr_core::{ImagePath, ProjectId};
+/// let p = ImagePath::from_oci_name("team-a".parse().unwrap(), "web/frontend/nginx").unwrap();
+/// assert_eq!(p.repository().as_str(), "web");
+/// assert_eq!(p.image().as_str(), "frontend/nginx");
+/// assert_eq!(p.to_string(), "team-a/web/frontend/nginx");
+/// assert!(ImagePath::from_oci_name("team-a".parse().unwrap(), "only-repo").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ImagePath {
+    project: ProjectId,
+    repository: RepositoryName,
+    image: ImageName,
+}
+
+impl ImagePath {
+    /// Assembles a path from validated parts, checking the overall length.
+    pub fn new(
+        project: ProjectId,
+        repository: RepositoryName,
+        image: ImageName,
+    ) -> Result<Self, NameError> {
+        let p = ImagePath {
+            project,
+            repository,
+            image,
+        };
+        let len = p.to_string().len();
+        if len > MAX_IMAGE_PATH_LEN {
+            return Err(NameError::TooLong {
+                what: "image path",
+                name: p.to_string(),
+                max: MAX_IMAGE_PATH_LEN,
+            });
+        }
+        Ok(p)
+    }
+
+    /// Parses `{repository}/{image}` (the OCI `<name>` under a project known from elsewhere).
+    pub fn from_oci_name(project: ProjectId, name: &str) -> Result<Self, NameError> {
+        let (repo, image) = name
+            .split_once('/')
+            .ok_or_else(|| NameError::MissingComponent {
+                path: name.to_owned(),
+                form: "{repository}/{image}",
+            })?;
+        ImagePath::new(project, repo.parse()?, image.parse()?)
+    }
+
+    /// Parses `{project}/{repository}/{image}` (path addressing on localhost or a plain IP).
+    pub fn from_full_path(path: &str) -> Result<Self, NameError> {
+        let (project, rest) = path
+            .split_once('/')
+            .ok_or_else(|| NameError::MissingComponent {
+                path: path.to_owned(),
+                form: "{project}/{repository}/{image}",
+            })?;
+        let project: ProjectId = project.parse()?;
+        if !rest.contains('/') {
+            return Err(NameError::MissingComponent {
+                path: path.to_owned(),
+                form: "{project}/{repository}/{image}",
+            });
+        }
+        ImagePath::from_oci_name(project, rest)
+    }
+
+    /// The project.
+    pub fn project(&self) -> &ProjectId {
+        &self.project
+    }
+
+    /// The repository.
+    pub fn repository(&self) -> &RepositoryName {
+        &self.repository
+    }
+
+    /// The image name inside the repository.
+    pub fn image(&self) -> &ImageName {
+        &self.image
+    }
+
+    /// `{repository}/{image}`: the OCI `<name>` as seen under a project host.
+    pub fn oci_name(&self) -> String {
+        format!("{}/{}", self.repository, self.image)
+    }
+}
+
+impl fmt::Display for ImagePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.project, self.repository, self.image)
+    }
+}

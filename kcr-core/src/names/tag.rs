@@ -1,0 +1,90 @@
+//! Tags: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}` (OCI distribution spec, "Pulling manifests").
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::NameError;
+
+/// A validated tag.
+///
+/// ```
+/// use kcr_core::Tag;
+/// assert!("v1.0_rc-2".parse::<Tag>().is_ok());
+/// assert!(".hidden".parse::<Tag>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Tag(String);
+
+impl Tag {
+    /// Maximum length of a tag.
+    pub const MAX_LEN: usize = 128;
+
+    /// The tag as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn check(s: &str) -> Result<(), NameError> {
+    const WHAT: &str = "tag";
+    if s.is_empty() {
+        return Err(NameError::Empty { what: WHAT });
+    }
+    if s.len() > Tag::MAX_LEN {
+        return Err(NameError::TooLong {
+            what: WHAT,
+            name: s.to_owned(),
+            max: Tag::MAX_LEN,
+        });
+    }
+    let b = s.as_bytes();
+    if !(b[0].is_ascii_alphanumeric() || b[0] == b'_') {
+        return Err(NameError::Grammar {
+            what: WHAT,
+            name: s.to_owned(),
+            rule: "it must start with a letter, digit or '_'",
+        });
+    }
+    if !b
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-')
+    {
+        return Err(NameError::Grammar {
+            what: WHAT,
+            name: s.to_owned(),
+            rule: "only letters, digits, '_', '.' and '-' are allowed",
+        });
+    }
+    Ok(())
+}
+
+impl FromStr for Tag {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        check(s)?;
+        Ok(Tag(s.to_owned()))
+    }
+}
+
+impl TryFrom<String> for Tag {
+    type Error = NameError;
+    fn try_from(s: String) -> Result<Self, NameError> {
+        check(&s)?;
+        Ok(Tag(s))
+    }
+}
+
+impl From<Tag> for String {
+    fn from(t: Tag) -> String {
+        t.0
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,1 @@
+//! The kcr HTTP server.
