@@ -13,9 +13,12 @@
 pub mod clock;
 pub mod digest;
 pub mod error;
+pub mod manifest;
 pub mod names;
 pub mod quota;
+pub mod service;
 pub mod store;
+pub mod uri;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -25,3 +28,5 @@ pub use digest::{Algorithm, Digest, DigestHasher};
 pub use error::{CoreError, QuotaKind, Result};
 pub use names::{ImageName, ImagePath, NameError, ProjectId, Reference, RegionId, RepositoryName, Tag};
 pub use quota::QuotaLimits;
+pub use uri::{ImageUri, UriHost, UriParseError};
+pub use service::{Registry, RegistryConfig, Stores};

@@ -204,3 +204,114 @@ impl fmt::Display for ImagePath {
         write!(f, "{}/{}/{}", self.project, self.repository, self.image)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One OCI path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+    const COMPONENT: &str = "[a-z0-9]{1,8}((\\.|_|__|-{1,3})[a-z0-9]{1,8}){0,4}";
+
+    fn image_name() -> impl Strategy<Value = String> {
+        proptest::collection::vec(COMPONENT, 1..6).prop_map(|c| c.join("/"))
+    }
+
+    fn grammar<T: std::fmt::Debug>(r: Result<T, NameError>) -> bool {
+        matches!(r, Err(NameError::Grammar { .. }))
+    }
+
+    proptest! {
+        #[test]
+        fn repositories_round_trip(s in COMPONENT) {
+            let r: RepositoryName = s.parse().unwrap();
+            prop_assert_eq!(r.as_str(), s.as_str());
+            prop_assert_eq!(r.to_string().parse::<RepositoryName>(), Ok(r.clone()));
+            let json = serde_json::to_string(&r).unwrap();
+            prop_assert_eq!(serde_json::from_str::<RepositoryName>(&json).unwrap(), r);
+        }
+
+        #[test]
+        fn image_names_round_trip(s in image_name()) {
+            let i: ImageName = s.parse().unwrap();
+            prop_assert_eq!(i.as_str(), s.as_str());
+            prop_assert_eq!(i.to_string().parse::<ImageName>(), Ok(i.clone()));
+            let json = serde_json::to_string(&i).unwrap();
+            prop_assert_eq!(serde_json::from_str::<ImageName>(&json).unwrap(), i);
+        }
+
+        #[test]
+        fn image_paths_round_trip(p in "[a-z0-9]{1,10}", r in COMPONENT, i in image_name()) {
+            let path = ImagePath::new(p.parse().unwrap(), r.parse().unwrap(), i.parse().unwrap())
+                .unwrap();
+            prop_assert_eq!(path.to_string(), format!("{p}/{r}/{i}"));
+            prop_assert_eq!(ImagePath::from_full_path(&path.to_string()), Ok(path.clone()));
+            prop_assert_eq!(
+                ImagePath::from_oci_name(path.project().clone(), &path.oci_name()),
+                Ok(path.clone())
+            );
+        }
+
+        #[test]
+        fn uppercase_is_rejected(s in COMPONENT, at in any::<prop::sample::Index>(), c in "[A-Z]") {
+            let i = at.index(s.len() + 1);
+            let bad = format!("{}{c}{}", &s[..i], &s[i..]);
+            prop_assert!(grammar(bad.parse::<RepositoryName>()), "{}", bad);
+            prop_assert!(grammar(bad.parse::<ImageName>()), "{}", bad);
+        }
+
+        #[test]
+        fn edge_separators_are_rejected(s in COMPONENT, sep in "[._-]", leading in any::<bool>()) {
+            let bad = if leading { format!("{sep}{s}") } else { format!("{s}{sep}") };
+            prop_assert!(grammar(bad.parse::<RepositoryName>()), "{}", bad);
+            prop_assert!(grammar(bad.parse::<ImageName>()), "{}", bad);
+        }
+
+        #[test]
+        fn bad_separator_runs_are_rejected(
+            a in COMPONENT,
+            sep in "___+|[._-]*\\.[._-]+|[._-]+\\.[._-]*|_-[._-]*|-_[._-]*",
+            b in COMPONENT,
+        ) {
+            let bad = format!("{a}{sep}{b}");
+            prop_assert!(grammar(bad.parse::<RepositoryName>()), "{}", bad);
+        }
+
+        #[test]
+        fn slashes_only_inside_image_names(a in COMPONENT, b in COMPONENT) {
+            let two = format!("{a}/{b}");
+            prop_assert!(grammar(two.parse::<RepositoryName>()), "{}", two);
+            prop_assert!(two.parse::<ImageName>().is_ok());
+            for bad in [format!("{a}//{b}"), format!("/{a}"), format!("{a}/")] {
+                prop_assert!(grammar(bad.parse::<ImageName>()), "{}", bad);
+            }
+        }
+
+        #[test]
+        fn too_long_is_rejected(s in "[a-z0-9]{129,300}") {
+            let repo_too_long =
+                matches!(s.parse::<RepositoryName>(), Err(NameError::TooLong { max: 128, .. }));
+            prop_assert!(repo_too_long, "{}", s);
+            let image = s.parse::<ImageName>();
+            if s.len() > MAX_IMAGE_PATH_LEN {
+                prop_assert!(matches!(image, Err(NameError::TooLong { .. })), "{}", s);
+            } else {
+                prop_assert!(image.is_ok(), "{}", s);
+            }
+        }
+
+        #[test]
+        fn long_paths_are_rejected(i in "[a-z0-9]{200,255}", r in "[a-z0-9]{60,128}") {
+            let res = ImagePath::new("p".parse().unwrap(), r.parse().unwrap(), i.parse().unwrap());
+            let too_long = matches!(res, Err(NameError::TooLong { what: "image path", .. }));
+            prop_assert!(too_long);
+        }
+
+        #[test]
+        fn parsing_never_panics(s in ".{0,300}") {
+            let _ = s.parse::<RepositoryName>();
+            let _ = s.parse::<ImageName>();
+            let _ = ImagePath::from_full_path(&s);
+        }
+    }
+}

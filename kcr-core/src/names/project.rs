@@ -96,3 +96,63 @@ dns_label_type!(
     RegionId,
     "region"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LABEL: &str = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+
+    proptest! {
+        #[test]
+        fn valid_labels_round_trip(s in LABEL) {
+            let p: ProjectId = s.parse().unwrap();
+            prop_assert_eq!(p.as_str(), s.as_str());
+            prop_assert_eq!(p.to_string().parse::<ProjectId>(), Ok(p.clone()));
+            let json = serde_json::to_string(&p).unwrap();
+            prop_assert_eq!(serde_json::from_str::<ProjectId>(&json).unwrap(), p);
+            let r: RegionId = s.parse().unwrap();
+            prop_assert_eq!(r.to_string(), s);
+        }
+
+        #[test]
+        fn uppercase_is_rejected(s in LABEL, at in any::<prop::sample::Index>(), c in "[A-Z]") {
+            let i = at.index(s.len() + 1);
+            let bad = format!("{}{c}{}", &s[..i], &s[i..]);
+            prop_assume!(bad.len() <= 63);
+            prop_assert!(matches!(bad.parse::<ProjectId>(), Err(NameError::Grammar { .. })), "{}", bad);
+            prop_assert!(matches!(bad.parse::<RegionId>(), Err(NameError::Grammar { .. })), "{}", bad);
+        }
+
+        #[test]
+        fn edge_dash_is_rejected(s in "[a-z0-9-]{0,62}", leading in any::<bool>()) {
+            let bad = if leading { format!("-{s}") } else { format!("{s}-") };
+            prop_assert!(matches!(bad.parse::<ProjectId>(), Err(NameError::Grammar { .. })), "{}", bad);
+        }
+
+        #[test]
+        fn foreign_characters_are_rejected(
+            head in "[a-z0-9]{1,20}",
+            bad in "[^a-z0-9-]",
+            tail in "[a-z0-9]{1,20}",
+        ) {
+            let s = format!("{head}{bad}{tail}");
+            prop_assume!(s.len() <= 63);
+            prop_assert!(matches!(s.parse::<ProjectId>(), Err(NameError::Grammar { .. })), "{}", s);
+        }
+
+        #[test]
+        fn too_long_is_rejected(s in "[a-z0-9]{64,100}") {
+            let too_long = matches!(s.parse::<ProjectId>(), Err(NameError::TooLong { max: 63, .. }));
+            prop_assert!(too_long, "{}", s);
+            let json = format!("{s:?}");
+            prop_assert!(serde_json::from_str::<ProjectId>(&json).is_err());
+        }
+
+        #[test]
+        fn parsing_never_panics(s in ".{0,100}") {
+            let _ = s.parse::<ProjectId>();
+        }
+    }
+}

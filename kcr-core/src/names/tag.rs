@@ -88,3 +88,55 @@ impl fmt::Display for Tag {
         f.write_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn valid_tags_round_trip(s in "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}") {
+            let t: Tag = s.parse().unwrap();
+            prop_assert_eq!(t.as_str(), s.as_str());
+            prop_assert_eq!(t.to_string().parse::<Tag>(), Ok(t.clone()));
+            let json = serde_json::to_string(&t).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Tag>(&json).unwrap(), t);
+        }
+
+        #[test]
+        fn leading_dot_or_dash_is_rejected(first in "[.-]", rest in "[a-zA-Z0-9._-]{0,100}") {
+            let s = format!("{first}{rest}");
+            prop_assert!(matches!(s.parse::<Tag>(), Err(NameError::Grammar { .. })), "{}", s);
+        }
+
+        #[test]
+        fn foreign_characters_are_rejected(
+            head in "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,50}",
+            bad in "[^a-zA-Z0-9._-]",
+            tail in "[a-zA-Z0-9._-]{0,50}",
+        ) {
+            let s = format!("{head}{bad}{tail}");
+            prop_assume!(s.len() <= Tag::MAX_LEN);
+            prop_assert!(matches!(s.parse::<Tag>(), Err(NameError::Grammar { .. })), "{}", s);
+        }
+
+        #[test]
+        fn too_long_is_rejected(s in "[a-zA-Z0-9_][a-zA-Z0-9._-]{128,200}") {
+            let too_long = matches!(s.parse::<Tag>(), Err(NameError::TooLong { max: 128, .. }));
+            prop_assert!(too_long, "{}", s);
+            let json = format!("{s:?}");
+            prop_assert!(serde_json::from_str::<Tag>(&json).is_err());
+        }
+
+        #[test]
+        fn parsing_never_panics(s in ".{0,200}") {
+            let _ = s.parse::<Tag>();
+        }
+    }
+
+    #[test]
+    fn empty_is_rejected() {
+        assert_eq!("".parse::<Tag>(), Err(NameError::Empty { what: "tag" }));
+    }
+}

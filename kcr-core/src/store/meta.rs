@@ -282,8 +282,9 @@ pub trait ManifestIndex: Send + Sync {
 pub trait TagLog: Send + Sync {
     /// Where a tag points.
     async fn resolve_tag(&self, image: &ImagePath, tag: &Tag) -> Result<Option<Digest>>;
-    /// Live tags in lexical order, after `after`, at most `limit`.
-    async fn list_tags(&self, image: &ImagePath, after: Option<&Tag>, limit: usize) -> Result<Vec<Tag>>;
+    /// Live tags in lexical order, strictly after the text `after` (which need not be a tag),
+    /// at most `limit`.
+    async fn list_tags(&self, image: &ImagePath, after: Option<&str>, limit: usize) -> Result<Vec<Tag>>;
     /// Deletes a tag; returns the digest it pointed at, `None` if it did not exist.
     async fn delete_tag(&self, image: &ImagePath, tag: &Tag, at: Timestamp) -> Result<Option<Digest>>;
     /// A tag's timeline, oldest first.

@@ -1,5 +1,9 @@
 //! Metadata over an ordered key-value engine: the one implementation of the metadata role traits.
 
+mod codec;
 mod engine;
+pub mod layout;
+mod metadata;
 
 pub use engine::{KvEngine, KvTxn, TxnError};
+pub use metadata::KvMetadataStore;

@@ -1,0 +1,87 @@
+//! Blob use cases: stat, read, unlink, cross-repository mount.
+
+use super::Registry;
+use crate::digest::Digest;
+use crate::error::{CoreError, Result};
+use crate::names::ImagePath;
+use crate::store::{BlobInfo, BlobLink, BlobReader, ByteRange, StorageError};
+
+impl Registry {
+    /// A blob visible in `image`: linked to it and present in the blob store.
+    pub async fn stat_blob(&self, image: &ImagePath, digest: &Digest) -> Result<BlobInfo> {
+        let unknown = || CoreError::BlobUnknown {
+            digest: digest.clone(),
+        };
+        self.stores
+            .meta
+            .blob_link(image, digest)
+            .await?
+            .ok_or_else(unknown)?;
+        self.stores.blobs.stat(digest).await?.ok_or_else(unknown)
+    }
+
+    /// Opens a blob of `image`, whole or a range of it.
+    pub async fn open_blob(
+        &self,
+        image: &ImagePath,
+        digest: &Digest,
+        range: Option<ByteRange>,
+    ) -> Result<(BlobInfo, BlobReader)> {
+        let info = self.stat_blob(image, digest).await?;
+        let reader = self
+            .stores
+            .blobs
+            .open(digest, range)
+            .await
+            .map_err(|e| match e {
+                StorageError::NotFound => CoreError::BlobUnknown {
+                    digest: digest.clone(),
+                },
+                StorageError::RangeNotSatisfiable => CoreError::RangeInvalid {
+                    reason: format!("range is outside the blob's {} bytes", info.size),
+                    current_size: Some(info.size),
+                },
+                other => CoreError::Storage(other),
+            })?;
+        Ok((info, reader))
+    }
+
+    /// Removes a blob from `image`. The bytes stay until garbage collection finds them
+    /// unreferenced everywhere.
+    pub async fn delete_blob(&self, image: &ImagePath, digest: &Digest) -> Result<()> {
+        if self.stores.meta.unlink_blob(image, digest).await? {
+            Ok(())
+        } else {
+            Err(CoreError::BlobUnknown {
+                digest: digest.clone(),
+            })
+        }
+    }
+
+    /// Mounts a blob of `source` into `target` without copying. `None` when the source does not
+    /// have it (the caller then falls back to an upload session).
+    pub async fn mount_blob(
+        &self,
+        target: &ImagePath,
+        source: &ImagePath,
+        digest: &Digest,
+    ) -> Result<Option<BlobInfo>> {
+        self.require_repository(target).await?;
+        let info = match self.stat_blob(source, digest).await {
+            Ok(info) => info,
+            Err(CoreError::BlobUnknown { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        self.link(target, &info).await?;
+        Ok(Some(info))
+    }
+
+    pub(super) async fn link(&self, image: &ImagePath, info: &BlobInfo) -> Result<()> {
+        let link = BlobLink {
+            digest: info.digest.clone(),
+            size: info.size,
+            linked: self.clock.now(),
+        };
+        self.stores.meta.link_blob(image, link).await
+    }
+}

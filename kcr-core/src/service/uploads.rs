@@ -1,0 +1,93 @@
+//! Upload use cases: sessions (chunked, resumable), monolithic pushes, and completion.
+
+use super::{upload_error, Registry};
+use crate::digest::Digest;
+use crate::error::{CoreError, Result};
+use crate::names::ImagePath;
+use crate::store::{BlobInfo, ByteStream, UploadId, UploadState};
+
+impl Registry {
+    /// Opens an upload session on `image`.
+    pub async fn start_upload(&self, image: &ImagePath) -> Result<UploadState> {
+        self.require_repository(image).await?;
+        self.stores
+            .uploads
+            .begin(&image.to_string())
+            .await
+            .map_err(upload_error)
+    }
+
+    /// A session's state; sessions of other images are unknown here.
+    pub async fn upload_status(&self, image: &ImagePath, id: &UploadId) -> Result<UploadState> {
+        let state = self.stores.uploads.state(id).await.map_err(upload_error)?;
+        if state.owner != image.to_string() {
+            return Err(CoreError::UploadUnknown);
+        }
+        Ok(state)
+    }
+
+    /// Appends a chunk. `start` is where the client says it begins (from `Content-Range`);
+    /// without it the chunk continues the upload.
+    pub async fn append_upload(
+        &self,
+        image: &ImagePath,
+        id: &UploadId,
+        start: Option<u64>,
+        data: ByteStream,
+    ) -> Result<UploadState> {
+        let state = self.upload_status(image, id).await?;
+        let offset = start.unwrap_or(state.size);
+        self.stores
+            .uploads
+            .append(id, offset, data)
+            .await
+            .map_err(upload_error)
+    }
+
+    /// Completes an upload, with an optional last chunk, verifying the digest; the blob is then
+    /// linked to `image`.
+    pub async fn finish_upload(
+        &self,
+        image: &ImagePath,
+        id: &UploadId,
+        digest: &Digest,
+        last_chunk: Option<(Option<u64>, ByteStream)>,
+    ) -> Result<BlobInfo> {
+        self.upload_status(image, id).await?;
+        if let Some((start, data)) = last_chunk {
+            self.append_upload(image, id, start, data).await?;
+        }
+        let info = self
+            .stores
+            .uploads
+            .finish(id, digest)
+            .await
+            .map_err(upload_error)?;
+        self.link(image, &info).await?;
+        Ok(info)
+    }
+
+    /// Cancels a session.
+    pub async fn cancel_upload(&self, image: &ImagePath, id: &UploadId) -> Result<()> {
+        self.upload_status(image, id).await?;
+        self.stores.uploads.abort(id).await.map_err(upload_error)
+    }
+
+    /// Uploads a whole blob in one request (`POST ...?digest=`).
+    pub async fn put_blob(
+        &self,
+        image: &ImagePath,
+        digest: &Digest,
+        data: ByteStream,
+    ) -> Result<BlobInfo> {
+        let state = self.start_upload(image).await?;
+        let result = self
+            .finish_upload(image, &state.id, digest, Some((Some(0), data)))
+            .await;
+        if result.is_err() {
+            // The session may already be gone (digest mismatch ends it); nothing else to undo.
+            let _ = self.stores.uploads.abort(&state.id).await;
+        }
+        result
+    }
+}

@@ -1,0 +1,151 @@
+//! THE metadata key layout. Every key kcr stores is built here and nowhere else.
+//!
+//! ```text
+//! key                                              value (codec: version byte + JSON)
+//! ---------------------------------------------    -----------------------------------------
+//! proj\0{project}                                  ProjectRecord
+//! repo\0{project}/{repository}                     RepositoryRecord
+//! img\0{project}/{repository}/{image}              ImageRecord
+//! man\0{image path}\0{digest}                      ManifestRecord
+//! body\0{image path}\0{digest}                     raw manifest bytes (no codec)
+//! tag\0{image path}\0{tag}                         Digest (live tags only)
+//! tseq\0{image path}\0{tag}                        next history sequence number (u64 BE)
+//! hist\0{image path}\0{tag}\0{seq: u64 BE}         TagEvent (append-only)
+//! ref\0{image path}\0{subject}\0{referrer}         ReferrerRecord
+//! link\0{image path}\0{digest}                     BlobLink
+//! ```
+//!
+//! Why this shape: paths are written `project/repository/image` so a scan of `img\0` returns the
+//! catalog in lexical order, and no validated name may contain `\0`, so `\0` ends a path
+//! unambiguously and a prefix scan over `tag\0{path}\0` lists exactly one image's tags in lexical
+//! (byte) order, as the tags-list pagination of the OCI spec requires. Counters used by quotas
+//! live inside the parent records and change in the same transaction as the children.
+
+use crate::digest::Digest;
+use crate::names::{ImagePath, ProjectId, RepositoryName, Tag};
+
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// `proj\0{project}`.
+pub fn project(id: &ProjectId) -> Vec<u8> {
+    key(&[b"proj", id.as_str().as_bytes()])
+}
+
+/// `repo\0{project}/{repository}`.
+pub fn repository(project: &ProjectId, name: &RepositoryName) -> Vec<u8> {
+    key(&[b"repo", format!("{project}/{name}").as_bytes()])
+}
+
+/// Prefix of a project's repositories.
+pub fn repositories_of(project: &ProjectId) -> Vec<u8> {
+    key(&[b"repo", format!("{project}/").as_bytes()])
+}
+
+/// `img\0{path}`.
+pub fn image(path: &ImagePath) -> Vec<u8> {
+    key(&[b"img", path.to_string().as_bytes()])
+}
+
+/// Prefix of all images, or of one project's.
+pub fn images_of(project: Option<&ProjectId>) -> Vec<u8> {
+    match project {
+        Some(p) => key(&[b"img", format!("{p}/").as_bytes()]),
+        None => key(&[b"img", b""]),
+    }
+}
+
+/// Recovers an image path from an `img\0` key.
+pub fn image_path_from_key(k: &[u8]) -> Option<ImagePath> {
+    let rest = k.strip_prefix(b"img\0")?;
+    ImagePath::from_full_path(std::str::from_utf8(rest).ok()?).ok()
+}
+
+fn under_image(kind: &[u8], path: &ImagePath, rest: &[&[u8]]) -> Vec<u8> {
+    let p = path.to_string();
+    let mut parts: Vec<&[u8]> = vec![kind, p.as_bytes()];
+    parts.extend_from_slice(rest);
+    key(&parts)
+}
+
+/// `man\0{path}\0{digest}`.
+pub fn manifest(path: &ImagePath, digest: &Digest) -> Vec<u8> {
+    under_image(b"man", path, &[digest.to_string().as_bytes()])
+}
+
+/// `body\0{path}\0{digest}`.
+pub fn manifest_body(path: &ImagePath, digest: &Digest) -> Vec<u8> {
+    under_image(b"body", path, &[digest.to_string().as_bytes()])
+}
+
+/// `tag\0{path}\0{tag}`.
+pub fn tag(path: &ImagePath, tag: &Tag) -> Vec<u8> {
+    under_image(b"tag", path, &[tag.as_str().as_bytes()])
+}
+
+/// Prefix of an image's tags.
+pub fn tags_of(path: &ImagePath) -> Vec<u8> {
+    under_image(b"tag", path, &[b""])
+}
+
+/// `tseq\0{path}\0{tag}`.
+pub fn tag_sequence(path: &ImagePath, tag: &Tag) -> Vec<u8> {
+    under_image(b"tseq", path, &[tag.as_str().as_bytes()])
+}
+
+/// `hist\0{path}\0{tag}\0{seq}`.
+pub fn tag_event(path: &ImagePath, tag: &Tag, seq: u64) -> Vec<u8> {
+    under_image(b"hist", path, &[tag.as_str().as_bytes(), &seq.to_be_bytes()])
+}
+
+/// Prefix of one tag's history.
+pub fn tag_events_of(path: &ImagePath, tag: &Tag) -> Vec<u8> {
+    under_image(b"hist", path, &[tag.as_str().as_bytes(), b""])
+}
+
+/// `ref\0{path}\0{subject}\0{referrer}`.
+pub fn referrer(path: &ImagePath, subject: &Digest, referrer: &Digest) -> Vec<u8> {
+    under_image(
+        b"ref",
+        path,
+        &[subject.to_string().as_bytes(), referrer.to_string().as_bytes()],
+    )
+}
+
+/// Prefix of the referrers of one subject.
+pub fn referrers_of(path: &ImagePath, subject: &Digest) -> Vec<u8> {
+    under_image(b"ref", path, &[subject.to_string().as_bytes(), b""])
+}
+
+/// `link\0{path}\0{digest}`.
+pub fn blob_link(path: &ImagePath, digest: &Digest) -> Vec<u8> {
+    under_image(b"link", path, &[digest.to_string().as_bytes()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_prefix_does_not_match_longer_image_names() {
+        let a = ImagePath::from_full_path("p/r/img").unwrap();
+        let b = ImagePath::from_full_path("p/r/img2").unwrap();
+        let t: Tag = "v1".parse().unwrap();
+        assert!(tag(&a, &t).starts_with(&tags_of(&a)));
+        assert!(!tag(&b, &t).starts_with(&tags_of(&a)));
+    }
+
+    #[test]
+    fn image_key_round_trips() {
+        let a = ImagePath::from_full_path("p/r/x/y").unwrap();
+        assert_eq!(image_path_from_key(&image(&a)), Some(a));
+    }
+}
