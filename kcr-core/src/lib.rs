@@ -10,6 +10,7 @@
 //! every rule and differ only in durability.
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod clock;
 pub mod digest;
 pub mod error;

@@ -80,7 +80,9 @@ fn check_schema(kv: &SledKvEngine) -> Result<(), StorageError> {
             let found = std::str::from_utf8(&raw)
                 .ok()
                 .and_then(|s| s.parse::<u32>().ok())
-                .ok_or_else(|| StorageError::Backend(Box::new(SchemaError::Unreadable(raw.clone()))))?;
+                .ok_or_else(|| {
+                    StorageError::Backend(Box::new(SchemaError::Unreadable(raw.clone())))
+                })?;
             if found > SCHEMA_VERSION {
                 return Err(StorageError::Backend(Box::new(SchemaError::TooNew {
                     found,
@@ -110,7 +112,10 @@ mod tests {
         };
         assert!(matches!(
             source.downcast_ref::<SchemaError>(),
-            Some(SchemaError::TooNew { found: 2, supported: 1 })
+            Some(SchemaError::TooNew {
+                found: 2,
+                supported: 1
+            })
         ));
     }
 

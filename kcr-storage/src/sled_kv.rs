@@ -104,7 +104,7 @@ impl KvEngine for SledKvEngine {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Vec<kcr_core::store::kv::KvPair>, StorageError> {
         let start = match after {
             Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),
             _ => Bound::Included(prefix.to_vec()),
@@ -126,13 +126,18 @@ impl KvEngine for SledKvEngine {
         Ok(out)
     }
 
-    fn transact<T>(&self, body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>) -> Result<T, CoreError> {
+    fn transact<T>(
+        &self,
+        body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>,
+    ) -> Result<T, CoreError> {
         let result = self.db.transaction(|tree| match body(&SledTxn(tree)) {
             Ok(v) => Ok(v),
             Err(TxnError::Abort(e)) => Err(ConflictableTransactionError::Abort(e)),
             // sled re-runs the body.
             Err(TxnError::Conflict) => Err(ConflictableTransactionError::Conflict),
-            Err(TxnError::Storage(e)) => Err(ConflictableTransactionError::Abort(CoreError::Storage(e))),
+            Err(TxnError::Storage(e)) => {
+                Err(ConflictableTransactionError::Abort(CoreError::Storage(e)))
+            }
         });
         match result {
             Ok(v) => Ok(v),

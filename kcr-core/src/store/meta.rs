@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::access::OrgId;
 use crate::clock::Timestamp;
 use crate::digest::Digest;
 use crate::error::Result;
@@ -24,11 +25,27 @@ pub enum Visibility {
     Public,
 }
 
+/// The organization that owns projects created without one (open mode, first push).
+pub const DEFAULT_ORG: &str = "default";
+
+fn default_org() -> OrgId {
+    OrgId::try_from(DEFAULT_ORG.to_owned()).unwrap_or_else(|_| unreachable_org())
+}
+
+#[allow(clippy::panic)]
+fn unreachable_org() -> OrgId {
+    // DEFAULT_ORG is a valid id; this is checked by a unit test.
+    panic!("DEFAULT_ORG must be a valid organization id")
+}
+
 /// A project (tenant).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectRecord {
     /// Its id.
     pub id: ProjectId,
+    /// The organization owning it.
+    #[serde(default = "default_org")]
+    pub org: OrgId,
     /// Creation time.
     pub created: Timestamp,
     /// Repositories it holds (quota counter).
@@ -217,10 +234,17 @@ pub struct PutOutcome {
 /// Projects, repositories and images.
 #[async_trait]
 pub trait RepoCatalog: Send + Sync {
-    /// Creates a project; `Conflict` if it exists.
-    async fn create_project(&self, id: &ProjectId, at: crate::clock::Timestamp) -> Result<ProjectRecord>;
+    /// Creates a project owned by `org`; `Conflict` if it exists.
+    async fn create_project(&self, id: &ProjectId, org: &OrgId, at: Timestamp) -> Result<ProjectRecord>;
     /// A project.
     async fn project(&self, id: &ProjectId) -> Result<Option<ProjectRecord>>;
+    /// Every project, by id.
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>>;
+    /// Replaces a repository's settings (visibility, description); `NameUnknown` if missing.
+    async fn update_repository(&self, record: RepositoryRecord) -> Result<()>;
+    /// Deletes a repository with all its images, tags, history and blob links.
+    /// `NameUnknown` if missing. Blob bytes are left to garbage collection.
+    async fn delete_repository(&self, project: &ProjectId, name: &RepositoryName) -> Result<()>;
     /// Creates a repository (and its project when `create_project`), enforcing the per-project quota.
     async fn create_repository(
         &self,
@@ -302,6 +326,20 @@ pub trait TagLog: Send + Sync {
 }
 
 /// The whole metadata store.
-pub trait MetadataStore: RepoCatalog + ManifestIndex + TagLog {}
+pub trait MetadataStore:
+    RepoCatalog + ManifestIndex + TagLog + super::access::IdentityStore + super::access::GrantStore
+{
+}
 
-impl<T: RepoCatalog + ManifestIndex + TagLog> MetadataStore for T {}
+impl<T> MetadataStore for T where
+    T: RepoCatalog + ManifestIndex + TagLog + super::access::IdentityStore + super::access::GrantStore
+{
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_org_is_valid() {
+        assert_eq!(super::default_org().as_str(), super::DEFAULT_ORG);
+    }
+}

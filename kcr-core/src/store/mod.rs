@@ -6,6 +6,7 @@
 //! therefore share one key layout and one implementation of every atomic mutation (quota checks, tag
 //! moves, history events), and differ only in how bytes reach the disk.
 
+mod access;
 mod blob;
 mod error;
 pub mod kv;
@@ -17,12 +18,15 @@ use std::pin::Pin;
 use bytes::Bytes;
 use futures_core::Stream;
 
+pub use access::{
+    AccessKeyRecord, GrantStore, IdentityStore, Membership, OrgRecord, RepoGrant, UserRecord,
+};
 pub use blob::{BlobInfo, BlobStore, ByteRange};
 pub use error::StorageError;
 pub use meta::{
     BlobLink, ImageRecord, ManifestIndex, ManifestRecord, MetadataStore, NewRepository,
     ProjectRecord, PutManifest, PutOutcome, ReferrerRecord, RepoCatalog, RepositoryRecord,
-    TagChange, TagEvent, TagEventKind, TagLog, Visibility,
+    TagChange, TagEvent, TagEventKind, TagLog, Visibility, DEFAULT_ORG,
 };
 pub use upload::{UploadId, UploadState, UploadStore};
 

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::error::CoreError;
-use crate::store::kv::{KvEngine, KvTxn, TxnError};
+use crate::store::kv::{KvEngine, KvPair, KvTxn, TxnError};
 use crate::store::StorageError;
 
 /// An in-memory ordered key-value engine.
@@ -68,7 +68,7 @@ impl KvEngine for MemoryKvEngine {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Vec<KvPair>, StorageError> {
         let map = self.lock();
         let start = match after {
             Some(a) if a >= prefix => Bound::Excluded(a.to_vec()),

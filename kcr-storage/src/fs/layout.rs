@@ -4,7 +4,8 @@
 //! <root>/
 //!   blobs/
 //!     sha256/
-//!       ab/                       first two hex characters of the digest (fan-out)
+//!       ab/                       first two hex characters of the digest (fan-out; all 256
+//!                                 are created when the store opens)
 //!         abcdef0123...           the blob's bytes, named by its full hex digest
 //!     sha512/
 //!       12/1234...
@@ -113,9 +114,6 @@ mod tests {
         let layout = Layout::new(PathBuf::from("/r"));
         let d = Digest::sha256_of(b"");
         let p = layout.blob(&d);
-        assert_eq!(
-            p,
-            PathBuf::from(format!("/r/blobs/sha256/e3/{}", d.hex()))
-        );
+        assert_eq!(p, PathBuf::from(format!("/r/blobs/sha256/e3/{}", d.hex())));
     }
 }

@@ -58,6 +58,7 @@ impl FsBlobStore {
         for dir in layout.skeleton() {
             fs::create_dir_all(&dir).map_err(StorageError::Io)?;
         }
+        create_fanout(&layout).map_err(StorageError::Io)?;
         Ok(FsBlobStore {
             layout,
             sessions: Arc::new(Sessions::default()),
@@ -70,13 +71,38 @@ impl FsBlobStore {
     }
 }
 
+/// Creates the 256 fan-out directories of each algorithm up front, durably, so that storing a blob
+/// never has to create (and fsync) a directory on the hot path.
+fn create_fanout(layout: &Layout) -> std::io::Result<()> {
+    for algorithm in layout::ALGORITHMS {
+        let dir = layout.algorithm_dir(algorithm);
+        let mut created = false;
+        for byte in 0..=u8::MAX {
+            let fanout = dir.join(hex::encode([byte]));
+            if !fanout.is_dir() {
+                match fs::create_dir(&fanout) {
+                    Ok(()) => created = true,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if created {
+            atomic::sync_dir(&dir)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs blocking filesystem work on tokio's blocking pool.
 async fn blocking<T, F>(work: F) -> StoreResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> StoreResult<T> + Send + 'static,
 {
-    tokio::task::spawn_blocking(work).await.map_err(join_error)?
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(join_error)?
 }
 
 /// A blocking task panicked or was cancelled.

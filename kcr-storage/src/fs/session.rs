@@ -87,7 +87,15 @@ impl Session {
             let _ = fs::remove_dir_all(&dir);
             return Err(StorageError::Io(e));
         }
-        Ok(Session::new(id, owner.to_owned(), started, dir, data, 0, true))
+        Ok(Session::new(
+            id,
+            owner.to_owned(),
+            started,
+            dir,
+            data,
+            0,
+            true,
+        ))
     }
 
     /// Finds a session left on disk by an earlier process (blocking). `NotFound` when there is no

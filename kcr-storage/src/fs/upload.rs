@@ -271,6 +271,7 @@ fn commit(
     }
     let blob = layout.blob(expected);
     let fanout = blob.parent().ok_or(StorageError::NotFound)?;
+    // Created at open; only missing if someone removed it since.
     let new_fanout = !fanout.is_dir();
     if new_fanout {
         fs::create_dir_all(fanout).map_err(StorageError::Io)?;
@@ -298,7 +299,11 @@ fn commit(
 }
 
 /// Sessions on disk opened before `older_than` (blocking).
-fn stale(layout: &Layout, sessions: &Sessions, older_than: SystemTime) -> io::Result<Vec<UploadId>> {
+fn stale(
+    layout: &Layout,
+    sessions: &Sessions,
+    older_than: SystemTime,
+) -> io::Result<Vec<UploadId>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(layout.uploads())? {
         let entry = entry?;

@@ -39,5 +39,8 @@ async fn sled_on_disk_passes_kv_suite_and_keeps_data() {
     drop(engine);
     let engine = SledKvEngine::open(dir.path()).unwrap();
     use kcr_core::store::kv::KvEngine;
-    assert_eq!(engine.get(b"kv7/durable").unwrap().as_deref(), Some(&b"yes"[..]));
+    assert_eq!(
+        engine.get(b"kv7/durable").unwrap().as_deref(),
+        Some(&b"yes"[..])
+    );
 }

@@ -47,20 +47,33 @@ async fn chunked_upload_survives_two_restarts() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StorageError::OffsetMismatch { expected: 0, actual: 1000 }),
+        matches!(
+            err,
+            StorageError::OffsetMismatch {
+                expected: 0,
+                actual: 1000
+            }
+        ),
         "{err:?}"
     );
     let chunks = bytes[cuts[1]..cuts[2]]
         .chunks(64 * 1024)
         .map(<[u8]>::to_vec)
         .collect();
-    let state = store.append(&id, cuts[1] as u64, stream_of(chunks)).await.unwrap();
+    let state = store
+        .append(&id, cuts[1] as u64, stream_of(chunks))
+        .await
+        .unwrap();
     assert_eq!(state.size, cuts[2] as u64);
     drop(store);
 
     let store = FsBlobStore::open(dir.path()).unwrap();
     let state = store
-        .append(&id, cuts[2] as u64, stream_of(vec![bytes[cuts[2]..].to_vec()]))
+        .append(
+            &id,
+            cuts[2] as u64,
+            stream_of(vec![bytes[cuts[2]..].to_vec()]),
+        )
         .await
         .unwrap();
     assert_eq!(state.size, bytes.len() as u64);
@@ -68,7 +81,10 @@ async fn chunked_upload_survives_two_restarts() {
     let info = store.finish(&id, &digest).await.unwrap();
     assert_eq!(info.digest, digest);
     assert_eq!(info.size, bytes.len() as u64);
-    assert_eq!(read_all(store.open(&digest, None).await.unwrap()).await, bytes);
+    assert_eq!(
+        read_all(store.open(&digest, None).await.unwrap()).await,
+        bytes
+    );
 
     // The junk is still there, untouched, and none of it shows up as a blob or a session.
     assert!(dir.path().join("tmp").join("123-0-99.tmp").exists());
@@ -125,12 +141,18 @@ async fn sessions_without_state_are_stale_and_can_be_aborted() {
     // A crash between creating the directory and writing its state.
     let orphan = UploadId::random();
     fs::create_dir_all(dir.path().join("uploads").join(orphan.as_str())).unwrap();
-    assert!(matches!(store.state(&orphan).await, Err(StorageError::NotFound)));
+    assert!(matches!(
+        store.state(&orphan).await,
+        Err(StorageError::NotFound)
+    ));
     let far_future = SystemTime::now() + Duration::from_secs(3600);
     assert_eq!(store.stale(far_future).await.unwrap(), vec![orphan.clone()]);
     store.abort(&orphan).await.unwrap();
     assert!(store.stale(far_future).await.unwrap().is_empty());
-    assert!(matches!(store.abort(&orphan).await, Err(StorageError::NotFound)));
+    assert!(matches!(
+        store.abort(&orphan).await,
+        Err(StorageError::NotFound)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,11 +160,21 @@ async fn aborted_session_stays_gone_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsBlobStore::open(dir.path()).unwrap();
     let id = store.begin("p/r/i").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![b"abc".to_vec()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![b"abc".to_vec()]))
+        .await
+        .unwrap();
     store.abort(&id).await.unwrap();
     drop(store);
     let store = FsBlobStore::open(dir.path()).unwrap();
-    assert!(matches!(store.state(&id).await, Err(StorageError::NotFound)));
+    assert!(matches!(
+        store.state(&id).await,
+        Err(StorageError::NotFound)
+    ));
     assert!(store.inventory().await.unwrap().is_empty());
-    assert!(store.stat(&Digest::sha256_of(b"abc")).await.unwrap().is_none());
+    assert!(store
+        .stat(&Digest::sha256_of(b"abc"))
+        .await
+        .unwrap()
+        .is_none());
 }

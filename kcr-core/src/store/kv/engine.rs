@@ -5,6 +5,9 @@ use async_trait::async_trait;
 use crate::error::CoreError;
 use crate::store::StorageError;
 
+/// A key and its value.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
 /// Why a transaction body stopped.
 #[derive(Debug)]
 pub enum TxnError {
@@ -45,7 +48,7 @@ pub trait KvEngine: Send + Sync + 'static {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    ) -> Result<Vec<KvPair>, StorageError>;
     /// Runs `body` atomically. The body may run more than once (on conflict), so it must have no
     /// side effects beyond the transaction. An `Abort` error is returned as is; the engine maps
     /// its own failures into `CoreError::Storage`.

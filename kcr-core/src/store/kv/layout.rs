@@ -13,6 +13,14 @@
 //! hist\0{image path}\0{tag}\0{seq: u64 BE}         TagEvent (append-only)
 //! ref\0{image path}\0{subject}\0{referrer}         ReferrerRecord
 //! link\0{image path}\0{digest}                     BlobLink
+//! org\0{org}                                       OrgRecord
+//! user\0{user}                                     UserRecord
+//! akey\0{key id}                                   AccessKeyRecord
+//! ukey\0{user}\0{key id}                           () (a user's keys)
+//! pmem\0{project}\0{user}                          Membership
+//! umem\0{user}\0{project}                          () (a user's projects)
+//! rgrant\0{project}/{repository}\0{user}           RepoGrant
+//! ugrant\0{user}\0{project}/{repository}           () (a user's repository roles)
 //! ```
 //!
 //! Why this shape: paths are written `project/repository/image` so a scan of `img\0` returns the
@@ -38,6 +46,11 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
 /// `proj\0{project}`.
 pub fn project(id: &ProjectId) -> Vec<u8> {
     key(&[b"proj", id.as_str().as_bytes()])
+}
+
+/// Prefix of all projects.
+pub fn project_prefix() -> Vec<u8> {
+    key(&[b"proj", b""])
 }
 
 /// `repo\0{project}/{repository}`.
@@ -128,6 +141,89 @@ pub fn referrers_of(path: &ImagePath, subject: &Digest) -> Vec<u8> {
 /// `link\0{path}\0{digest}`.
 pub fn blob_link(path: &ImagePath, digest: &Digest) -> Vec<u8> {
     under_image(b"link", path, &[digest.to_string().as_bytes()])
+}
+
+/// `org\0{org}`.
+pub fn org(id: &crate::access::OrgId) -> Vec<u8> {
+    key(&[b"org", id.as_str().as_bytes()])
+}
+
+/// `user\0{user}`.
+pub fn user(id: &crate::access::UserId) -> Vec<u8> {
+    key(&[b"user", id.as_str().as_bytes()])
+}
+
+/// Prefix of all users.
+pub fn users() -> Vec<u8> {
+    key(&[b"user", b""])
+}
+
+/// `akey\0{id}`.
+pub fn access_key(id: &str) -> Vec<u8> {
+    key(&[b"akey", id.as_bytes()])
+}
+
+/// `ukey\0{user}\0{id}`.
+pub fn user_key(user: &crate::access::UserId, id: &str) -> Vec<u8> {
+    key(&[b"ukey", user.as_str().as_bytes(), id.as_bytes()])
+}
+
+/// Prefix of a user's keys.
+pub fn user_keys(user: &crate::access::UserId) -> Vec<u8> {
+    key(&[b"ukey", user.as_str().as_bytes(), b""])
+}
+
+/// `pmem\0{project}\0{user}`.
+pub fn membership(project: &ProjectId, user: &crate::access::UserId) -> Vec<u8> {
+    key(&[b"pmem", project.as_str().as_bytes(), user.as_str().as_bytes()])
+}
+
+/// Prefix of a project's members.
+pub fn memberships_of(project: &ProjectId) -> Vec<u8> {
+    key(&[b"pmem", project.as_str().as_bytes(), b""])
+}
+
+/// `umem\0{user}\0{project}`.
+pub fn user_membership(user: &crate::access::UserId, project: &ProjectId) -> Vec<u8> {
+    key(&[b"umem", user.as_str().as_bytes(), project.as_str().as_bytes()])
+}
+
+/// Prefix of a user's projects.
+pub fn user_memberships(user: &crate::access::UserId) -> Vec<u8> {
+    key(&[b"umem", user.as_str().as_bytes(), b""])
+}
+
+/// `rgrant\0{project}/{repository}\0{user}`.
+pub fn repo_grant(project: &ProjectId, repo: &RepositoryName, user: &crate::access::UserId) -> Vec<u8> {
+    key(&[b"rgrant", format!("{project}/{repo}").as_bytes(), user.as_str().as_bytes()])
+}
+
+/// Prefix of a repository's grants.
+pub fn repo_grants_of(project: &ProjectId, repo: &RepositoryName) -> Vec<u8> {
+    key(&[b"rgrant", format!("{project}/{repo}").as_bytes(), b""])
+}
+
+/// `ugrant\0{user}\0{project}/{repository}`.
+pub fn user_grant(user: &crate::access::UserId, project: &ProjectId, repo: &RepositoryName) -> Vec<u8> {
+    key(&[b"ugrant", user.as_str().as_bytes(), format!("{project}/{repo}").as_bytes()])
+}
+
+/// Prefix of a user's repository grants.
+pub fn user_grants(user: &crate::access::UserId) -> Vec<u8> {
+    key(&[b"ugrant", user.as_str().as_bytes(), b""])
+}
+
+/// Prefixes of every key that belongs to one image (for deleting a repository).
+pub fn image_prefixes(path: &ImagePath) -> Vec<Vec<u8>> {
+    [&b"man"[..], b"body", b"tag", b"tseq", b"hist", b"ref", b"link"]
+        .iter()
+        .map(|kind| under_image(kind, path, &[b""]))
+        .collect()
+}
+
+/// Prefix of a repository's images.
+pub fn images_of_repository(project: &ProjectId, repo: &RepositoryName) -> Vec<u8> {
+    key(&[b"img", format!("{project}/{repo}/").as_bytes()])
 }
 
 #[cfg(test)]

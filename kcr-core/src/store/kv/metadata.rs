@@ -21,7 +21,7 @@ use crate::store::meta::*;
 
 /// The metadata store over an ordered key-value engine.
 pub struct KvMetadataStore<E> {
-    engine: Arc<E>,
+    pub(super) engine: Arc<E>,
 }
 
 impl<E: KvEngine> KvMetadataStore<E> {
@@ -30,33 +30,42 @@ impl<E: KvEngine> KvMetadataStore<E> {
         KvMetadataStore { engine }
     }
 
-    fn read<T: DeserializeOwned>(&self, what: &str, key: &[u8]) -> Result<Option<T>> {
+    pub(super) fn read<T: DeserializeOwned>(&self, what: &str, key: &[u8]) -> Result<Option<T>> {
         match self.engine.get(key)? {
             Some(v) => Ok(Some(codec::decode(what, &v)?)),
             None => Ok(None),
         }
     }
 
+    /// Decodes every record under `prefix`.
+    pub(super) fn scan_records<T: DeserializeOwned>(&self, what: &str, prefix: &[u8]) -> Result<Vec<T>> {
+        self.engine
+            .scan(prefix, None, usize::MAX)?
+            .iter()
+            .map(|(_, v)| codec::decode(what, v).map_err(CoreError::from))
+            .collect()
+    }
+
     /// Runs a transaction, then makes it durable.
-    async fn mutate<T>(&self, body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>) -> Result<T> {
+    pub(super) async fn mutate<T>(&self, body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>) -> Result<T> {
         let value = self.engine.transact(body)?;
         self.engine.sync().await?;
         Ok(value)
     }
 }
 
-fn get<T: DeserializeOwned>(tx: &dyn KvTxn, what: &str, key: &[u8]) -> Result<Option<T>, TxnError> {
+pub(super) fn get<T: DeserializeOwned>(tx: &dyn KvTxn, what: &str, key: &[u8]) -> Result<Option<T>, TxnError> {
     match tx.get(key)? {
         Some(v) => codec::decode(what, &v).map(Some).map_err(TxnError::Storage),
         None => Ok(None),
     }
 }
 
-fn put<T: Serialize>(tx: &dyn KvTxn, key: &[u8], value: &T) -> Result<(), TxnError> {
+pub(super) fn put<T: Serialize>(tx: &dyn KvTxn, key: &[u8], value: &T) -> Result<(), TxnError> {
     tx.put(key, &codec::encode(value))
 }
 
-fn abort(e: CoreError) -> TxnError {
+pub(super) fn abort(e: CoreError) -> TxnError {
     TxnError::Abort(e)
 }
 
@@ -132,6 +141,7 @@ fn insert_repository(
         Some(p) => p,
         None if create_project => ProjectRecord {
             id: new.project.clone(),
+            org: crate::store::DEFAULT_ORG.parse().map_err(|e| abort(CoreError::NameInvalid(e)))?,
             created: at,
             repository_count: 0,
         },
@@ -306,6 +316,14 @@ fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutco
     })
 }
 
+fn repository_unknown(project: &ProjectId, name: &RepositoryName) -> CoreError {
+    CoreError::NameUnknown {
+        what: "repository",
+        name: format!("{project}/{name}"),
+        hint: None,
+    }
+}
+
 fn unknown_manifest(reference: impl ToString) -> TxnError {
     abort(CoreError::ManifestUnknown {
         reference: reference.to_string(),
@@ -314,7 +332,12 @@ fn unknown_manifest(reference: impl ToString) -> TxnError {
 
 #[async_trait]
 impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
-    async fn create_project(&self, id: &ProjectId, at: Timestamp) -> Result<ProjectRecord> {
+    async fn create_project(
+        &self,
+        id: &ProjectId,
+        org: &crate::access::OrgId,
+        at: Timestamp,
+    ) -> Result<ProjectRecord> {
         self.mutate(|tx| {
             let key = layout::project(id);
             if tx.get(&key)?.is_some() {
@@ -322,6 +345,7 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
             }
             let record = ProjectRecord {
                 id: id.clone(),
+                org: org.clone(),
                 created: at,
                 repository_count: 0,
             };
@@ -333,6 +357,72 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
 
     async fn project(&self, id: &ProjectId) -> Result<Option<ProjectRecord>> {
         self.read("project", &layout::project(id))
+    }
+
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>> {
+        self.scan_records("project", &layout::project_prefix())
+    }
+
+    async fn update_repository(&self, record: RepositoryRecord) -> Result<()> {
+        let key = layout::repository(&record.project, &record.name);
+        self.mutate(|tx| {
+            if tx.get(&key)?.is_none() {
+                return Err(abort(repository_unknown(&record.project, &record.name)));
+            }
+            put(tx, &key, &record)
+        })
+        .await
+    }
+
+    async fn delete_repository(&self, project: &ProjectId, name: &RepositoryName) -> Result<()> {
+        // Transactions cannot scan, so collect the repository's keys first; a push racing with
+        // the deletion fails its own transaction on the missing repository record, or leaves
+        // keys that the next deletion or GC removes.
+        let mut doomed = Vec::new();
+        for (k, _) in self
+            .engine
+            .scan(&layout::images_of_repository(project, name), None, usize::MAX)?
+        {
+            if let Some(path) = layout::image_path_from_key(&k) {
+                for prefix in layout::image_prefixes(&path) {
+                    doomed.extend(self.engine.scan(&prefix, None, usize::MAX)?.into_iter().map(|(k, _)| k));
+                }
+            }
+            doomed.push(k);
+        }
+        doomed.extend(
+            self.engine
+                .scan(&layout::repo_grants_of(project, name), None, usize::MAX)?
+                .into_iter()
+                .map(|(k, _)| k),
+        );
+        let grants: Vec<crate::access::UserId> = self
+            .engine
+            .scan(&layout::repo_grants_of(project, name), None, usize::MAX)?
+            .iter()
+            .filter_map(|(_, v)| codec::decode::<crate::store::RepoGrant>("grant", v).ok())
+            .map(|g| g.user)
+            .collect();
+        self.mutate(|tx| {
+            let rkey = layout::repository(project, name);
+            if tx.get(&rkey)?.is_none() {
+                return Err(abort(repository_unknown(project, name)));
+            }
+            tx.delete(&rkey)?;
+            for k in &doomed {
+                tx.delete(k)?;
+            }
+            for user in &grants {
+                tx.delete(&layout::user_grant(user, project, name))?;
+            }
+            let pkey = layout::project(project);
+            if let Some(mut p) = get::<ProjectRecord>(tx, "project", &pkey)? {
+                p.repository_count = p.repository_count.saturating_sub(1);
+                put(tx, &pkey, &p)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn create_repository(

@@ -1,9 +1,10 @@
 //! Metadata over an ordered key-value engine: the one implementation of the metadata role traits.
 
+mod access;
 mod codec;
 mod engine;
 pub mod layout;
 mod metadata;
 
-pub use engine::{KvEngine, KvTxn, TxnError};
+pub use engine::{KvEngine, KvPair, KvTxn, TxnError};
 pub use metadata::KvMetadataStore;

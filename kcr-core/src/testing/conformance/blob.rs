@@ -23,7 +23,11 @@ pub async fn stat_reports_size_and_read_returns_content<S: BlobStore + UploadSto
     let info = push(store, &bytes).await;
     assert_eq!(info.digest, Digest::sha256_of(&bytes));
     assert_eq!(info.size, bytes.len() as u64);
-    let stat = store.stat(&info.digest).await.unwrap().expect("blob is stored");
+    let stat = store
+        .stat(&info.digest)
+        .await
+        .unwrap()
+        .expect("blob is stored");
     assert_eq!(stat.digest, info.digest);
     assert_eq!(stat.size, bytes.len() as u64);
     let read = read_all(store.open(&info.digest, None).await.unwrap()).await;
@@ -51,7 +55,10 @@ pub async fn range_reads<S: BlobStore + UploadStore>(store: &S) {
         assert_eq!(read_all(reader).await, want, "range {start}-{end}");
     }
     for (start, end) in [(last + 1, last + 5), (1000, 2000), (5, 3)] {
-        let err = expect_err(store.open(&d, Some(ByteRange { start, end })).await, "bad range");
+        let err = expect_err(
+            store.open(&d, Some(ByteRange { start, end })).await,
+            "bad range",
+        );
         assert!(
             matches!(err, StorageError::RangeNotSatisfiable),
             "range {start}-{end}: {err:?}"
@@ -65,9 +72,13 @@ pub async fn empty_blob<S: BlobStore + UploadStore>(store: &S) {
     assert_eq!(info.digest, Digest::sha256_of(b""));
     assert_eq!(info.size, 0);
     assert_eq!(store.stat(&info.digest).await.unwrap().unwrap().size, 0);
-    assert!(read_all(store.open(&info.digest, None).await.unwrap()).await.is_empty());
+    assert!(read_all(store.open(&info.digest, None).await.unwrap())
+        .await
+        .is_empty());
     let err = expect_err(
-        store.open(&info.digest, Some(ByteRange { start: 0, end: 0 })).await,
+        store
+            .open(&info.digest, Some(ByteRange { start: 0, end: 0 }))
+            .await,
         "range of empty blob",
     );
     assert!(matches!(err, StorageError::RangeNotSatisfiable), "{err:?}");
@@ -80,7 +91,9 @@ pub async fn absent_blob<S: BlobStore + UploadStore>(store: &S) {
     let err = expect_err(store.open(&absent, None).await, "open absent");
     assert!(matches!(err, StorageError::NotFound), "{err:?}");
     let err = expect_err(
-        store.open(&absent, Some(ByteRange { start: 0, end: 1 })).await,
+        store
+            .open(&absent, Some(ByteRange { start: 0, end: 1 }))
+            .await,
         "ranged open absent",
     );
     assert!(matches!(err, StorageError::NotFound), "{err:?}");
@@ -96,7 +109,12 @@ pub async fn delete_removes_blob<S: BlobStore + UploadStore>(store: &S) {
     let err = expect_err(store.open(&d, None).await, "open deleted");
     assert!(matches!(err, StorageError::NotFound), "{err:?}");
     assert!(!store.delete(&d).await.unwrap());
-    assert!(!store.inventory().await.unwrap().iter().any(|b| b.digest == d));
+    assert!(!store
+        .inventory()
+        .await
+        .unwrap()
+        .iter()
+        .any(|b| b.digest == d));
     let again = push(store, &bytes).await;
     assert_eq!(again.digest, d);
     assert_eq!(read_all(store.open(&d, None).await.unwrap()).await, bytes);
@@ -133,5 +151,8 @@ pub async fn same_content_twice_is_one_blob<S: BlobStore + UploadStore>(store: &
         .filter(|i| i.digest == first.digest)
         .count();
     assert_eq!(count, 1);
-    assert_eq!(read_all(store.open(&first.digest, None).await.unwrap()).await, bytes);
+    assert_eq!(
+        read_all(store.open(&first.digest, None).await.unwrap()).await,
+        bytes
+    );
 }

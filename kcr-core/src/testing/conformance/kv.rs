@@ -55,7 +55,10 @@ pub fn reads_see_own_writes<E: KvEngine>(engine: &E) {
     assert_eq!(seen.0.as_deref(), Some(&b"new"[..]));
     assert_eq!(seen.1, None);
     assert_eq!(seen.2.as_deref(), Some(&b"newer"[..]));
-    assert_eq!(engine.get(b"kv2/new").unwrap().as_deref(), Some(&b"newer"[..]));
+    assert_eq!(
+        engine.get(b"kv2/new").unwrap().as_deref(),
+        Some(&b"newer"[..])
+    );
     assert_eq!(engine.get(b"kv2/old").unwrap(), None);
 }
 
@@ -66,14 +69,19 @@ pub fn abort_discards_writes<E: KvEngine>(engine: &E) {
         t.put(b"kv3/new", b"x")?;
         t.put(b"kv3/kept", b"after")?;
         t.delete(b"kv3/kept")?;
-        Err(TxnError::Abort(CoreError::Conflict("refused by the suite".into())))
+        Err(TxnError::Abort(CoreError::Conflict(
+            "refused by the suite".into(),
+        )))
     });
     assert!(
         matches!(&result, Err(CoreError::Conflict(m)) if m == "refused by the suite"),
         "{result:?}"
     );
     assert_eq!(engine.get(b"kv3/new").unwrap(), None);
-    assert_eq!(engine.get(b"kv3/kept").unwrap().as_deref(), Some(&b"before"[..]));
+    assert_eq!(
+        engine.get(b"kv3/kept").unwrap().as_deref(),
+        Some(&b"before"[..])
+    );
 }
 
 /// A `Storage` error from the body surfaces as `CoreError::Storage` and discards the writes.
@@ -130,7 +138,9 @@ pub fn scan_prefix_after_limit<E: KvEngine>(engine: &E) {
     let mut after: Option<Vec<u8>> = None;
     loop {
         let page = keys(after.as_deref(), 1);
-        let Some(last) = page.last().cloned() else { break };
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
         paged.extend(page);
         after = Some(last);
     }
@@ -159,12 +169,18 @@ pub fn concurrent_increments_serialise<E: KvEngine>(engine: &E) {
         }
     });
     let v = engine.get(b"kv6/counter").unwrap().unwrap();
-    assert_eq!(u64::from_be_bytes(v.as_slice().try_into().unwrap()), THREADS * EACH);
+    assert_eq!(
+        u64::from_be_bytes(v.as_slice().try_into().unwrap()),
+        THREADS * EACH
+    );
 }
 
 /// `sync` succeeds after writes.
 pub async fn sync_succeeds<E: KvEngine>(engine: &E) {
     put(engine, b"kv7/durable", b"yes");
     engine.sync().await.unwrap();
-    assert_eq!(engine.get(b"kv7/durable").unwrap().as_deref(), Some(&b"yes"[..]));
+    assert_eq!(
+        engine.get(b"kv7/durable").unwrap().as_deref(),
+        Some(&b"yes"[..])
+    );
 }

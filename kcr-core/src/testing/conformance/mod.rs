@@ -25,7 +25,8 @@ use crate::store::{BlobInfo, BlobReader, ByteStream, StoreResult, UploadStore};
 
 /// A body stream yielding `chunks` in order.
 pub fn stream_of(chunks: Vec<Vec<u8>>) -> ByteStream {
-    let items: Vec<std::io::Result<Bytes>> = chunks.into_iter().map(|c| Ok(Bytes::from(c))).collect();
+    let items: Vec<std::io::Result<Bytes>> =
+        chunks.into_iter().map(|c| Ok(Bytes::from(c))).collect();
     Box::pin(futures_util::stream::iter(items))
 }
 

@@ -65,13 +65,19 @@ pub async fn multi_chunk_appends<S: BlobStore + UploadStore>(store: &S) {
     let mut offset = 0usize;
     for piece in [&bytes[..1], &bytes[1..4000], &bytes[4000..]] {
         let chunks: Vec<Vec<u8>> = piece.chunks(777).map(<[u8]>::to_vec).collect();
-        let state = store.append(&id, offset as u64, stream_of(chunks)).await.unwrap();
+        let state = store
+            .append(&id, offset as u64, stream_of(chunks))
+            .await
+            .unwrap();
         offset += piece.len();
         assert_eq!(state.size, offset as u64);
     }
     let info = store.finish(&id, &Digest::sha256_of(&bytes)).await.unwrap();
     assert_eq!(info.size, bytes.len() as u64);
-    assert_eq!(read_all(store.open(&info.digest, None).await.unwrap()).await, bytes);
+    assert_eq!(
+        read_all(store.open(&info.digest, None).await.unwrap()).await,
+        bytes
+    );
 }
 
 /// A few MiB in 64 KiB chunks over three appends (exercises batching in streamed backends).
@@ -80,8 +86,14 @@ pub async fn large_upload<S: BlobStore + UploadStore>(store: &S) {
     let id = store.begin("proj/repo/big").await.unwrap().id;
     let thirds = [0, bytes.len() / 3, 2 * bytes.len() / 3, bytes.len()];
     for w in thirds.windows(2) {
-        let chunks = bytes[w[0]..w[1]].chunks(64 * 1024).map(<[u8]>::to_vec).collect();
-        let state = store.append(&id, w[0] as u64, stream_of(chunks)).await.unwrap();
+        let chunks = bytes[w[0]..w[1]]
+            .chunks(64 * 1024)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let state = store
+            .append(&id, w[0] as u64, stream_of(chunks))
+            .await
+            .unwrap();
         assert_eq!(state.size, w[1] as u64);
     }
     let info = store.finish(&id, &Digest::sha256_of(&bytes)).await.unwrap();
@@ -93,8 +105,14 @@ pub async fn large_upload<S: BlobStore + UploadStore>(store: &S) {
 /// An append with no bytes (or only empty chunks) succeeds and changes nothing.
 pub async fn empty_append_is_a_no_op<S: BlobStore + UploadStore>(store: &S) {
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    assert_eq!(store.append(&id, 0, stream_of(vec![])).await.unwrap().size, 0);
-    store.append(&id, 0, stream_of(vec![b"ab".to_vec()])).await.unwrap();
+    assert_eq!(
+        store.append(&id, 0, stream_of(vec![])).await.unwrap().size,
+        0
+    );
+    store
+        .append(&id, 0, stream_of(vec![b"ab".to_vec()]))
+        .await
+        .unwrap();
     let state = store
         .append(&id, 2, stream_of(vec![vec![], vec![]]))
         .await
@@ -107,10 +125,15 @@ pub async fn empty_append_is_a_no_op<S: BlobStore + UploadStore>(store: &S) {
 /// nothing, whether it starts too early or too late.
 pub async fn wrong_offset_appends_nothing<S: BlobStore + UploadStore>(store: &S) {
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![b"hello".to_vec()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![b"hello".to_vec()]))
+        .await
+        .unwrap();
     for offset in [0, 4, 6, 1000] {
         let err = expect_err(
-            store.append(&id, offset, stream_of(vec![b"XX".to_vec()])).await,
+            store
+                .append(&id, offset, stream_of(vec![b"XX".to_vec()]))
+                .await,
             "append at wrong offset",
         );
         assert!(
@@ -119,8 +142,14 @@ pub async fn wrong_offset_appends_nothing<S: BlobStore + UploadStore>(store: &S)
         );
         assert_eq!(store.state(&id).await.unwrap().size, 5);
     }
-    store.append(&id, 5, stream_of(vec![b" world".to_vec()])).await.unwrap();
-    let info = store.finish(&id, &Digest::sha256_of(b"hello world")).await.unwrap();
+    store
+        .append(&id, 5, stream_of(vec![b" world".to_vec()]))
+        .await
+        .unwrap();
+    let info = store
+        .finish(&id, &Digest::sha256_of(b"hello world"))
+        .await
+        .unwrap();
     assert_eq!(info.size, 11);
 }
 
@@ -129,7 +158,10 @@ pub async fn wrong_offset_appends_nothing<S: BlobStore + UploadStore>(store: &S)
 pub async fn wrong_digest_ends_session<S: BlobStore + UploadStore>(store: &S) {
     let bytes = content(3000, 204);
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![bytes.clone()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![bytes.clone()]))
+        .await
+        .unwrap();
     let wrong = Digest::sha256_of(b"something else entirely");
     let err = expect_err(store.finish(&id, &wrong).await, "finish with wrong digest");
     match err {
@@ -142,7 +174,11 @@ pub async fn wrong_digest_ends_session<S: BlobStore + UploadStore>(store: &S) {
     let err = expect_err(store.state(&id).await, "state after mismatch");
     assert!(matches!(err, StorageError::NotFound), "{err:?}");
     assert!(store.stat(&wrong).await.unwrap().is_none());
-    assert!(store.stat(&Digest::sha256_of(&bytes)).await.unwrap().is_none());
+    assert!(store
+        .stat(&Digest::sha256_of(&bytes))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// Finishing with a SHA-512 digest verifies and stores under SHA-512.
@@ -152,15 +188,24 @@ pub async fn sha512_finish<S: BlobStore + UploadStore>(store: &S) {
     h.update(&bytes);
     let d = h.finish();
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![bytes[..100].to_vec()])).await.unwrap();
-    store.append(&id, 100, stream_of(vec![bytes[100..].to_vec()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![bytes[..100].to_vec()]))
+        .await
+        .unwrap();
+    store
+        .append(&id, 100, stream_of(vec![bytes[100..].to_vec()]))
+        .await
+        .unwrap();
     let info = store.finish(&id, &d).await.unwrap();
     assert_eq!(info.digest, d);
     assert_eq!(store.stat(&d).await.unwrap().unwrap().size, 5000);
     assert_eq!(read_all(store.open(&d, None).await.unwrap()).await, bytes);
 
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![b"x".to_vec()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![b"x".to_vec()]))
+        .await
+        .unwrap();
     let err = expect_err(store.finish(&id, &d).await, "sha512 mismatch");
     assert!(
         matches!(&err, StorageError::DigestMismatch { actual, .. } if actual.algorithm() == Algorithm::Sha512),
@@ -172,10 +217,17 @@ pub async fn sha512_finish<S: BlobStore + UploadStore>(store: &S) {
 pub async fn abort_discards_session<S: BlobStore + UploadStore>(store: &S) {
     let bytes = content(100, 206);
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![bytes.clone()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![bytes.clone()]))
+        .await
+        .unwrap();
     store.abort(&id).await.unwrap();
     assert_not_found(store, &id).await;
-    assert!(store.stat(&Digest::sha256_of(&bytes)).await.unwrap().is_none());
+    assert!(store
+        .stat(&Digest::sha256_of(&bytes))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 /// Every call on a session that never existed is `NotFound`.
@@ -186,7 +238,10 @@ pub async fn unknown_session_is_not_found<S: BlobStore + UploadStore>(store: &S)
 /// A finished session cannot be finished again.
 pub async fn finish_twice_is_not_found<S: BlobStore + UploadStore>(store: &S) {
     let id = store.begin("proj/repo/img").await.unwrap().id;
-    store.append(&id, 0, stream_of(vec![b"twice".to_vec()])).await.unwrap();
+    store
+        .append(&id, 0, stream_of(vec![b"twice".to_vec()]))
+        .await
+        .unwrap();
     let d = Digest::sha256_of(b"twice");
     store.finish(&id, &d).await.unwrap();
     assert_not_found(store, &id).await;
@@ -200,17 +255,28 @@ pub async fn stream_error_keeps_received_bytes<S: BlobStore + UploadStore>(store
     let items: Vec<io::Result<Bytes>> = vec![
         Ok(Bytes::from_static(b"abc")),
         Ok(Bytes::from_static(b"def")),
-        Err(io::Error::new(io::ErrorKind::ConnectionReset, "client went away")),
+        Err(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "client went away",
+        )),
         Ok(Bytes::from_static(b"never read")),
     ];
     let err = expect_err(
-        store.append(&id, 0, Box::pin(futures_util::stream::iter(items))).await,
+        store
+            .append(&id, 0, Box::pin(futures_util::stream::iter(items)))
+            .await,
         "append of a failing stream",
     );
     assert!(matches!(err, StorageError::Io(_)), "{err:?}");
     assert_eq!(store.state(&id).await.unwrap().size, 6);
-    store.append(&id, 6, stream_of(vec![b"ghi".to_vec()])).await.unwrap();
-    let info = store.finish(&id, &Digest::sha256_of(b"abcdefghi")).await.unwrap();
+    store
+        .append(&id, 6, stream_of(vec![b"ghi".to_vec()]))
+        .await
+        .unwrap();
+    let info = store
+        .finish(&id, &Digest::sha256_of(b"abcdefghi"))
+        .await
+        .unwrap();
     assert_eq!(info.size, 9);
 }
 
@@ -219,15 +285,30 @@ pub async fn sessions_are_independent<S: BlobStore + UploadStore>(store: &S) {
     let a = store.begin("proj/repo/a").await.unwrap().id;
     let b = store.begin("proj/repo/b").await.unwrap().id;
     assert_ne!(a, b);
-    store.append(&a, 0, stream_of(vec![b"a1".to_vec()])).await.unwrap();
-    store.append(&b, 0, stream_of(vec![b"b1-".to_vec()])).await.unwrap();
-    store.append(&a, 2, stream_of(vec![b"a2".to_vec()])).await.unwrap();
-    store.append(&b, 3, stream_of(vec![b"b2".to_vec()])).await.unwrap();
+    store
+        .append(&a, 0, stream_of(vec![b"a1".to_vec()]))
+        .await
+        .unwrap();
+    store
+        .append(&b, 0, stream_of(vec![b"b1-".to_vec()]))
+        .await
+        .unwrap();
+    store
+        .append(&a, 2, stream_of(vec![b"a2".to_vec()]))
+        .await
+        .unwrap();
+    store
+        .append(&b, 3, stream_of(vec![b"b2".to_vec()]))
+        .await
+        .unwrap();
     assert_eq!(store.state(&a).await.unwrap().owner, "proj/repo/a");
     assert_eq!(store.state(&b).await.unwrap().owner, "proj/repo/b");
     store.finish(&a, &Digest::sha256_of(b"a1a2")).await.unwrap();
     assert_eq!(store.state(&b).await.unwrap().size, 5);
-    store.finish(&b, &Digest::sha256_of(b"b1-b2")).await.unwrap();
+    store
+        .finish(&b, &Digest::sha256_of(b"b1-b2"))
+        .await
+        .unwrap();
 }
 
 /// `stale` lists sessions opened before the cut-off and nothing that ended.
@@ -235,7 +316,11 @@ pub async fn stale_lists_old_sessions<S: BlobStore + UploadStore>(store: &S) {
     let id = store.begin("proj/repo/img").await.unwrap().id;
     let future = SystemTime::now() + Duration::from_secs(3600);
     assert!(store.stale(future).await.unwrap().contains(&id));
-    assert!(!store.stale(SystemTime::UNIX_EPOCH).await.unwrap().contains(&id));
+    assert!(!store
+        .stale(SystemTime::UNIX_EPOCH)
+        .await
+        .unwrap()
+        .contains(&id));
     store.abort(&id).await.unwrap();
     assert!(!store.stale(future).await.unwrap().contains(&id));
 }
@@ -261,11 +346,18 @@ pub async fn concurrent_appends_one_wins<S: BlobStore + UploadStore>(store: &S) 
     assert!(
         matches!(
             err,
-            StorageError::Conflict(_) | StorageError::OffsetMismatch { expected: 0, actual: 5 }
+            StorageError::Conflict(_)
+                | StorageError::OffsetMismatch {
+                    expected: 0,
+                    actual: 5
+                }
         ),
         "{err:?}"
     );
-    store.finish(&id, &Digest::sha256_of(b"first")).await.unwrap();
+    store
+        .finish(&id, &Digest::sha256_of(b"first"))
+        .await
+        .unwrap();
 }
 
 /// An append whose request future is dropped mid-body (client gone) leaves the session usable:
@@ -288,7 +380,10 @@ pub async fn dropped_append_does_not_wedge_session<S: BlobStore + UploadStore>(s
     let mut landed = None;
     for _ in 0..3 {
         let size = store.state(&id).await.unwrap().size;
-        match store.append(&id, size, stream_of(vec![b"bbbb".to_vec()])).await {
+        match store
+            .append(&id, size, stream_of(vec![b"bbbb".to_vec()]))
+            .await
+        {
             Ok(state) => {
                 landed = Some(state.size);
                 break;
@@ -302,7 +397,10 @@ pub async fn dropped_append_does_not_wedge_session<S: BlobStore + UploadStore>(s
         Some(8) => b"aaaabbbb",
         other => panic!("unexpected size after a dropped append: {other:?}"),
     };
-    store.finish(&id, &Digest::sha256_of(expected)).await.unwrap();
+    store
+        .finish(&id, &Digest::sha256_of(expected))
+        .await
+        .unwrap();
 }
 
 async fn assert_not_found<S: UploadStore>(store: &S, id: &UploadId) {
@@ -310,12 +408,21 @@ async fn assert_not_found<S: UploadStore>(store: &S, id: &UploadId) {
         ("state", store.state(id).await.err()),
         (
             "append",
-            store.append(id, 0, stream_of(vec![b"x".to_vec()])).await.err(),
+            store
+                .append(id, 0, stream_of(vec![b"x".to_vec()]))
+                .await
+                .err(),
         ),
-        ("finish", store.finish(id, &Digest::sha256_of(b"x")).await.err()),
+        (
+            "finish",
+            store.finish(id, &Digest::sha256_of(b"x")).await.err(),
+        ),
         ("abort", store.abort(id).await.err()),
     ];
     for (call, err) in checks {
-        assert!(matches!(err, Some(StorageError::NotFound)), "{call}: {err:?}");
+        assert!(
+            matches!(err, Some(StorageError::NotFound)),
+            "{call}: {err:?}"
+        );
     }
 }
