@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub insecure_open: bool,
     /// Log as JSON lines.
     pub log_json: bool,
+    /// Lifetime of registry tokens, in seconds.
+    pub token_ttl_seconds: u64,
+    /// The URL clients reach the server at, when the Host header is not it.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +34,8 @@ impl Default for ServerConfig {
             domain: "kcr.dev".into(),
             insecure_open: false,
             log_json: false,
+            token_ttl_seconds: 300,
+            public_url: None,
         }
     }
 }
@@ -48,6 +54,10 @@ pub struct ConfigFile {
     pub insecure_open: Option<bool>,
     /// `log_json = true`.
     pub log_json: Option<bool>,
+    /// `token_ttl_seconds = 300`.
+    pub token_ttl_seconds: Option<u64>,
+    /// `public_url = "https://registry.example.com"`.
+    pub public_url: Option<String>,
 }
 
 /// Why a configuration could not be loaded.
@@ -105,11 +115,23 @@ impl ServerConfig {
         if let Some(v) = file.log_json {
             self.log_json = v;
         }
+        if let Some(v) = file.token_ttl_seconds {
+            self.token_ttl_seconds = v;
+        }
+        if file.public_url.is_some() {
+            self.public_url = file.public_url;
+        }
         Ok(self)
     }
 
     /// Checks values that parse but cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(10..=86_400).contains(&self.token_ttl_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "token_ttl_seconds",
+                reason: "must be between 10 and 86400 seconds".into(),
+            });
+        }
         let labels: Vec<&str> = self.domain.split('.').collect();
         if labels.len() < 2 || labels.iter().any(|l| l.parse::<kcr_core::RegionId>().is_err()) {
             return Err(ConfigError::Invalid {

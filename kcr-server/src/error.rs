@@ -142,7 +142,7 @@ impl From<CoreError> for ApiError {
                     serde_json::json!({ "quota": kind.to_string(), "limit": limit }),
                 )
             }
-            CoreError::Conflict(_) => ApiError::new(S::CONFLICT, "DENIED", message),
+            CoreError::Conflict(_) => ApiError::new(S::CONFLICT, "CONFLICT", message),
             CoreError::Unsupported(_) => {
                 ApiError::new(S::METHOD_NOT_ALLOWED, "UNSUPPORTED", message)
             }
@@ -226,7 +226,7 @@ mod tests {
             (CoreError::Unauthenticated, 401, "UNAUTHORIZED"),
             (CoreError::Denied { reason: "x".into() }, 403, "DENIED"),
             (CoreError::QuotaExceeded { kind: QuotaKind::TagsPerImage, limit: 1 }, 403, "DENIED"),
-            (CoreError::Conflict("x".into()), 409, "DENIED"),
+            (CoreError::Conflict("x".into()), 409, "CONFLICT"),
             (CoreError::Unsupported("x".into()), 405, "UNSUPPORTED"),
             (CoreError::Storage(kcr_core::store::StorageError::NotFound), 500, "UNKNOWN"),
         ];

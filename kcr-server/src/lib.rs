@@ -8,6 +8,8 @@
 //! authorization decision is taken once for every endpoint, and each handler calls one registry
 //! method; domain errors become OCI error responses in exactly one place ([`error::ApiError`]).
 
+pub mod auth;
+pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -51,7 +53,7 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn serve_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let app = router(self.state);
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use kcr_core::RegistryConfig;
-use kcr_server::{Addressing, AppState, Server, ServerConfig};
+use kcr_server::auth::{AuthSettings, Authenticator};
+use kcr_server::{bootstrap, Addressing, AppState, Server, ServerConfig};
 
 /// The kcr container registry server.
 #[derive(Debug, Parser)]
@@ -26,12 +27,20 @@ struct Args {
     #[arg(long, env = "KCR_DOMAIN")]
     domain: Option<String>,
     /// Run without authentication: anyone may push and pull, and projects and repositories are
-    /// created by the first push. Only for local tests and harnesses.
+    /// created by the first push. Only for local tests and harnesses. Without it the server
+    /// requires credentials; the first start creates user `admin` (password from
+    /// KCR_ADMIN_PASSWORD, or generated and printed once).
     #[arg(long, env = "KCR_INSECURE_OPEN")]
     insecure_open: bool,
     /// Log as JSON lines.
     #[arg(long, env = "KCR_LOG_JSON")]
     log_json: bool,
+    /// Lifetime of registry tokens in seconds [default: 300].
+    #[arg(long, env = "KCR_TOKEN_TTL")]
+    token_ttl: Option<u64>,
+    /// The URL clients reach this server at, when it differs from the Host header (proxies).
+    #[arg(long, env = "KCR_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 fn config(args: &Args) -> Result<ServerConfig, kcr_server::config::ConfigError> {
@@ -47,6 +56,12 @@ fn config(args: &Args) -> Result<ServerConfig, kcr_server::config::ConfigError> 
     }
     if let Some(v) = &args.domain {
         c.domain = v.clone();
+    }
+    if let Some(v) = args.token_ttl {
+        c.token_ttl_seconds = v;
+    }
+    if let Some(v) = &args.public_url {
+        c.public_url = Some(v.clone());
     }
     c.insecure_open |= args.insecure_open;
     c.log_json |= args.log_json;
@@ -73,6 +88,34 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Bootstraps the administrator and builds the authenticator.
+async fn start_auth(config: &ServerConfig, state: &AppState) -> Result<Arc<Authenticator>, String> {
+    let meta = state.registry.meta().clone();
+    let password = std::env::var("KCR_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    match bootstrap::ensure_admin(meta.as_ref(), password.as_deref()).await {
+        Ok(Some(generated)) => {
+            // Printed once, to the terminal only (never to the log).
+            println!(
+                "kcr-server: created user {:?} in organization {:?} with password: {generated}\n\
+                 kcr-server: this password is shown only now; change it with PUT /api/v1/users/admin/password",
+                bootstrap::ADMIN_USER,
+                kcr_core::store::DEFAULT_ORG
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return Err(format!("cannot create the administrator: {e}")),
+    }
+    let secret = bootstrap::token_secret(&config.data_dir).map_err(|e| e.to_string())?;
+    let settings = AuthSettings {
+        token_ttl: std::time::Duration::from_secs(config.token_ttl_seconds),
+        public_url: config.public_url.clone(),
+        ..AuthSettings::default()
+    };
+    Authenticator::new(meta, &secret, settings)
+        .map(Arc::new)
+        .map_err(|e| format!("cannot set up token signing: {e}"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -84,15 +127,6 @@ async fn main() -> ExitCode {
         }
     };
     kcr_server::telemetry::init(config.log_json);
-    if !config.insecure_open {
-        // TODO(issue-4): authentication is the default once [iam-auth] lands.
-        eprintln!(
-            "kcr-server: authentication is not available yet in this build, and kcr never runs \
-             open without being told to. Start with --insecure-open (or KCR_INSECURE_OPEN=true, \
-             or insecure_open = true in the config file) for a local, unauthenticated registry."
-        );
-        return ExitCode::from(2);
-    }
     let registry_config = RegistryConfig {
         create_on_push: config.insecure_open,
         ..RegistryConfig::default()
@@ -108,12 +142,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let state = AppState {
+    let mut state = AppState {
         registry,
         addressing: Arc::new(Addressing {
             domain: config.domain.clone(),
         }),
+        auth: None,
     };
+    if !config.insecure_open {
+        match start_auth(&config, &state).await {
+            Ok(auth) => state = state.with_auth(auth),
+            Err(message) => {
+                eprintln!("kcr-server: {message}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     let server = match Server::bind(config.listen, state).await {
         Ok(s) => s,
         Err(e) => {
@@ -124,7 +168,7 @@ async fn main() -> ExitCode {
     tracing::info!(
         listen = %config.listen,
         data_dir = %config.data_dir.display(),
-        mode = "insecure-open",
+        mode = if config.insecure_open { "insecure-open (no authentication)" } else { "authenticated" },
         "kcr-server ready"
     );
     match server.serve_until(shutdown_signal()).await {

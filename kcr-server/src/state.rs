@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use kcr_core::{ImagePath, ProjectId, Registry};
 
+use crate::auth::Authenticator;
 use crate::error::ApiError;
 
 /// How project ids are found in requests.
@@ -65,15 +66,24 @@ pub struct AppState {
     pub registry: Registry,
     /// Project addressing.
     pub addressing: Arc<Addressing>,
+    /// Authentication; `None` runs the registry open (`--insecure-open`).
+    pub auth: Option<Arc<Authenticator>>,
 }
 
 impl AppState {
-    /// State over a registry with default addressing.
+    /// Open-mode state over a registry with default addressing (test harnesses).
     pub fn new(registry: Registry) -> Self {
         AppState {
             registry,
             addressing: Arc::new(Addressing::default()),
+            auth: None,
         }
+    }
+
+    /// State with authentication enforced.
+    pub fn with_auth(mut self, auth: Arc<Authenticator>) -> Self {
+        self.auth = Some(auth);
+        self
     }
 }
 

@@ -17,7 +17,7 @@ use crate::store::{BlobStore, MetadataStore, StorageError, UploadStore};
 
 pub use manifests::{PushedManifest, StoredManifest};
 pub use referrers::ReferrersIndex;
-pub use tags::Page;
+pub use tags::{Page, MAX_PAGE};
 
 /// Service-wide settings.
 #[derive(Debug, Clone)]

@@ -1,6 +1,8 @@
 //! Assembles the routes: `/v2/` (the OCI API) and health.
 
+pub mod api;
 pub mod oci;
+pub mod token;
 
 use axum::http::HeaderValue;
 use axum::routing::get;
@@ -13,6 +15,8 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/v2/token", get(token::token))
+        .nest("/api/v1", api::router())
         .route("/v2", axum::routing::any(oci::dispatch))
         .route("/v2/", axum::routing::any(oci::dispatch))
         .route("/v2/{*rest}", axum::routing::any(oci::dispatch))

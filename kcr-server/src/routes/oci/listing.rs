@@ -3,6 +3,9 @@
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
+use std::collections::HashMap;
+
+use kcr_core::access::Action;
 use kcr_core::ImagePath;
 use serde::Serialize;
 
@@ -62,23 +65,45 @@ pub async fn catalog(req: OciRequest) -> Result<Response, ApiError> {
     let addressing = req.state.addressing.clone();
     let host = req.host();
     let project = addressing.project_from_host(host);
-    // `last` is a name as this client sees it; an unparsable one simply starts after nothing
-    // that could sort before it.
-    let last = q
+    // `last` is a name as this client sees it; an unparsable one starts from the beginning.
+    let mut last = q
         .last
         .as_deref()
         .and_then(|l| addressing.image_path(host, l).ok());
-    let page = req
-        .state
-        .registry
-        .catalog(project.as_ref(), last.as_ref(), q.n)
-        .await?;
-    let names: Vec<String> = page
-        .items
-        .iter()
-        .map(|i| addressing.oci_name(host, i))
-        .collect();
-    let link = match (page.more, names.last()) {
+    let want = q.n.unwrap_or(kcr_core::service::MAX_PAGE);
+    let mut visible: Vec<ImagePath> = Vec::new();
+    let mut allowed: HashMap<(String, String), bool> = HashMap::new();
+    let mut more = false;
+    // Only repositories the caller may pull are listed; keep reading pages until `n` visible
+    // names are found or the catalog ends.
+    while visible.len() < want {
+        let page = req
+            .state
+            .registry
+            .catalog(project.as_ref(), last.as_ref(), Some(want - visible.len()))
+            .await?;
+        for image in &page.items {
+            let key = (image.project().to_string(), image.repository().to_string());
+            let may = match allowed.get(&key) {
+                Some(v) => *v,
+                None => {
+                    let v = req.may(Action::Pull, image).await?;
+                    allowed.insert(key, v);
+                    v
+                }
+            };
+            if may {
+                visible.push(image.clone());
+            }
+        }
+        more = page.more;
+        last = page.items.last().cloned();
+        if !page.more || last.is_none() {
+            break;
+        }
+    }
+    let names: Vec<String> = visible.iter().map(|i| addressing.oci_name(host, i)).collect();
+    let link = match (more, names.last()) {
         (true, Some(last)) => Some(next_link("/v2/_catalog", q.n, last)),
         _ => None,
     };

@@ -37,7 +37,7 @@ pub async fn put(
         .collect::<Result<Vec<_>, _>>()?;
     let content_type = req.header("content-type").map(str::to_owned);
     let registry = req.state.registry.clone();
-    let body = read_limited(req.body, MAX_MANIFEST_SIZE)
+    let body = read_limited(req.take_body(), MAX_MANIFEST_SIZE)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", format!("could not read the manifest body: {e}")))?
         .ok_or_else(|| {

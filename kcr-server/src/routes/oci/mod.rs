@@ -7,26 +7,19 @@ mod listing;
 mod manifests;
 mod uploads;
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kcr_core::access::{Action, Decision, DenyReason, Principal};
 use kcr_core::ImagePath;
 
+use crate::auth::{challenge, facts, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 pub use endpoint::OciEndpoint;
-
-/// What an endpoint does to an image, for the authorization decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Read manifests, blobs, tags, referrers.
-    Pull,
-    /// Upload blobs, push manifests and tags, cancel one's uploads.
-    Push,
-    /// Delete manifests, tags, blobs.
-    Delete,
-}
 
 /// A parsed request on its way to a handler.
 pub struct OciRequest {
@@ -38,11 +31,25 @@ pub struct OciRequest {
     pub headers: HeaderMap,
     /// Decoded query pairs, in order (repeated keys kept).
     pub query: Vec<(String, String)>,
-    /// Body.
-    pub body: Body,
+    /// Body, taken once by the handler (in a mutex only so the request is `Sync` and can be
+    /// borrowed across awaits).
+    body: std::sync::Mutex<Option<Body>>,
+    /// Who is calling.
+    pub caller: Caller,
+    /// The client's address.
+    pub client: IpAddr,
 }
 
 impl OciRequest {
+    /// Takes the request body (empty if already taken).
+    pub fn take_body(&self) -> Body {
+        self.body
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_else(Body::empty)
+    }
+
     /// The Host header.
     pub fn host(&self) -> Option<&str> {
         self.header("host")
@@ -84,12 +91,25 @@ pub async fn dispatch(State(state): State<AppState>, request: Request) -> Respon
             }
         },
     };
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+    let caller = match &state.auth {
+        None => Caller::anonymous(),
+        Some(auth) => match auth.caller(&parts.headers, client, false).await {
+            Ok(c) => c,
+            Err(e) => return with_challenge(e, &state, &parts.headers, None).into_response(),
+        },
+    };
     let req = OciRequest {
         state,
         method: parts.method,
         headers: parts.headers,
         query,
-        body,
+        body: std::sync::Mutex::new(Some(body)),
+        caller,
+        client,
     };
     let Some(endpoint) = endpoint::parse(parts.uri.path()) else {
         return ApiError::no_such_endpoint().into_response();
@@ -119,26 +139,146 @@ fn required_action(method: &Method, endpoint: &OciEndpoint) -> Option<Action> {
     }
 }
 
-/// The one authorization decision for every OCI operation. The server currently runs only in
-/// open mode, where every caller may do everything.
-// TODO(issue-4): principals, roles and the kcr-core access policy decide here.
-fn authorize(_req: &OciRequest, _action: Action, _image: Option<&ImagePath>) -> Result<(), ApiError> {
-    Ok(())
+/// Adds the Bearer challenge to a 401.
+fn with_challenge(mut e: ApiError, state: &AppState, headers: &HeaderMap, scope: Option<&str>) -> ApiError {
+    if e.status != StatusCode::UNAUTHORIZED {
+        return e;
+    }
+    if let Some(auth) = &state.auth {
+        let base = challenge::base_url(headers, auth.settings().public_url.as_deref());
+        let value = challenge::bearer(&base, &auth.settings().service, scope, false);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            e = e.with_header(axum::http::header::WWW_AUTHENTICATE, v);
+        }
+    }
+    e
+}
+
+/// The scope a client needs for `action` on `name`, as it would request it.
+fn scope_for(name: &str, action: Action) -> String {
+    let actions = match action {
+        Action::Pull => "pull",
+        Action::Delete => "delete",
+        _ => "pull,push",
+    };
+    format!("repository:{name}:{actions}")
+}
+
+impl OciRequest {
+    /// Whether the caller may do `action` on `image` (no side effects, no error detail).
+    pub async fn may(&self, action: Action, image: &ImagePath) -> Result<bool, ApiError> {
+        let Some(_) = &self.state.auth else {
+            return Ok(true);
+        };
+        let decision = facts::decide(
+            self.state.registry.meta().as_ref(),
+            &self.caller.principal,
+            action,
+            image.project(),
+            Some(image.repository()),
+        )
+        .await?;
+        Ok(decision.is_allowed())
+    }
+
+    /// Whether the request's token (if it came with one) grants `action` on `name`.
+    fn token_grants(&self, name: &str, action: Action) -> bool {
+        let Some(access) = &self.caller.token_access else {
+            return true;
+        };
+        let Some(word) = action.scope_word() else {
+            return false;
+        };
+        access.iter().any(|a| {
+            a.kind == "repository"
+                && a.name == name
+                && a.actions.iter().any(|x| x == word || x == "*")
+        })
+    }
+}
+
+/// The one authorization decision for every OCI operation: the policy's answer, and for token
+/// callers the token's scope too. Refusals never reveal whether a private repository exists:
+/// anonymous callers are asked to authenticate and users are denied, in both cases.
+async fn authorize(
+    req: &OciRequest,
+    action: Action,
+    target: Option<(&str, &ImagePath)>,
+) -> Result<(), ApiError> {
+    let Some(_) = &req.state.auth else {
+        return Ok(());
+    };
+    let anonymous = req.caller.principal == Principal::Anonymous;
+    let Some((name, image)) = target else {
+        // `/v2/` and `_catalog`: anonymous callers without a token are challenged so that
+        // clients discover the token endpoint; the catalog is filtered per repository.
+        if anonymous && req.caller.token_access.is_none() {
+            return Err(with_challenge(
+                ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required"),
+                &req.state,
+                &req.headers,
+                None,
+            ));
+        }
+        return Ok(());
+    };
+    let decision = facts::decide(
+        req.state.registry.meta().as_ref(),
+        &req.caller.principal,
+        action,
+        image.project(),
+        Some(image.repository()),
+    )
+    .await?;
+    let scope = scope_for(name, action);
+    match decision {
+        Decision::Allow if req.token_grants(name, action) => Ok(()),
+        Decision::Allow => Err(with_challenge(
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                format!("the token does not grant {action} on {name}; request a token with scope {scope}"),
+            ),
+            &req.state,
+            &req.headers,
+            Some(&scope),
+        )),
+        Decision::Deny(_) if anonymous => Err(with_challenge(
+            ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required"),
+            &req.state,
+            &req.headers,
+            Some(&scope),
+        )),
+        Decision::Deny(reason) => Err(denied(action, &reason)),
+    }
+}
+
+/// A 403 whose message explains only what the caller already knows (their own role).
+fn denied(action: Action, reason: &DenyReason) -> ApiError {
+    let message = match reason {
+        DenyReason::InsufficientRole { .. } | DenyReason::RepositoryRoleNeedsAccessKey => {
+            format!("requested access to the resource is denied: {reason}")
+        }
+        _ => "requested access to the resource is denied".to_owned(),
+    };
+    ApiError::new(StatusCode::FORBIDDEN, "DENIED", message)
+        .with_detail(serde_json::json!({ "action": action.to_string() }))
 }
 
 async fn route(req: OciRequest, endpoint: OciEndpoint) -> Result<Response, ApiError> {
     use OciEndpoint as E;
     let action = required_action(&req.method, &endpoint).ok_or_else(ApiError::method_not_allowed)?;
-    let image = match &endpoint {
-        E::Base | E::Catalog => None,
+    let (name, image) = match &endpoint {
+        E::Base | E::Catalog => (None, None),
         E::Tags { name }
         | E::Manifest { name, .. }
         | E::Blob { name, .. }
         | E::UploadStart { name }
         | E::Upload { name, .. }
-        | E::Referrers { name, .. } => Some(req.image(name)?),
+        | E::Referrers { name, .. } => (Some(name.clone()), Some(req.image(name)?)),
     };
-    authorize(&req, action, image.as_ref())?;
+    let target = name.as_deref().zip(image.as_ref());
+    authorize(&req, action, target).await?;
     let method = req.method.clone();
     match (endpoint, image) {
         (E::Base, _) => Ok((StatusCode::OK, [("content-type", "application/json")], "{}").into_response()),

@@ -58,15 +58,18 @@ pub async fn start(req: OciRequest, name: &str, image: &ImagePath) -> Result<Res
     let registry = req.state.registry.clone();
     if let (Some(mount), Some(from)) = (req.query("mount"), req.query("from")) {
         let digest = parse_digest(mount)?;
-        // A source that cannot be named or does not hold the blob falls back to an upload.
+        // A source that cannot be named, that the caller may not pull from, or that does not
+        // hold the blob falls back to an upload, so a mount never reveals a private blob.
         if let Ok(source) = req.image(from) {
-            if let Some(info) = registry.mount_blob(image, &source, &digest).await? {
-                return Ok(created(name, &info.digest));
+            if req.may(kcr_core::access::Action::Pull, &source).await? {
+                if let Some(info) = registry.mount_blob(image, &source, &digest).await? {
+                    return Ok(created(name, &info.digest));
+                }
             }
         }
     } else if let Some(d) = req.query("digest") {
         let digest = parse_digest(d)?;
-        let info = registry.put_blob(image, &digest, stream(req.body)).await?;
+        let info = registry.put_blob(image, &digest, stream(req.take_body())).await?;
         return Ok(created(name, &info.digest));
     }
     let state = registry.start_upload(image).await?;
@@ -97,7 +100,7 @@ pub async fn patch(
     let start = chunk_start(&req)?;
     let registry = req.state.registry.clone();
     let state = registry
-        .append_upload(image, &id, start, stream(req.body))
+        .append_upload(image, &id, start, stream(req.take_body()))
         .await?;
     Ok(session(StatusCode::ACCEPTED, name, &state))
 }
@@ -115,10 +118,11 @@ pub async fn finish(
         .and_then(parse_digest)?;
     let start = chunk_start(&req)?;
     let registry = req.state.registry.clone();
-    let last_chunk = if req.body.size_hint().exact() == Some(0) {
+    let body = req.take_body();
+    let last_chunk = if body.size_hint().exact() == Some(0) {
         None
     } else {
-        Some((start, stream(req.body)))
+        Some((start, stream(body)))
     };
     let info = registry
         .finish_upload(image, &id, &digest, last_chunk)

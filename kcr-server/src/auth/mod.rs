@@ -1,0 +1,403 @@
+//! Authentication: who is calling, from an `Authorization` header.
+//!
+//! Registry clients present an access key (Basic `key-id:secret`) or a bearer token issued for
+//! one by `/v2/token`; console and management-API callers may also sign in with a user password.
+//! Secrets are verified with argon2id once, then remembered by a salted SHA-256 fingerprint in
+//! a per-process cache, so the hot path never hashes a password. Revoking a key empties its cache
+//! entry and invalidates its tokens at once, because every token names its key.
+
+pub mod challenge;
+pub mod facts;
+pub mod limiter;
+pub mod scope;
+pub mod secret;
+pub mod token;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use base64::Engine;
+use kcr_core::access::{CredentialKind, OrgId, Principal, UserId};
+use kcr_core::store::MetadataStore;
+use kcr_core::Timestamp;
+use rand::RngCore;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::ApiError;
+use limiter::LoginLimiter;
+use scope::ResourceActions;
+use token::{Claims, TokenIssuer};
+
+/// The caller of a request, once authenticated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    /// When the request carried a bearer token: what the token grants.
+    pub token_access: Option<Vec<ResourceActions>>,
+}
+
+impl Caller {
+    /// An anonymous caller without a token.
+    pub fn anonymous() -> Self {
+        Caller {
+            principal: Principal::Anonymous,
+            token_access: None,
+        }
+    }
+}
+
+struct CachedSecret {
+    fingerprint: [u8; 32],
+    user: UserId,
+    org: OrgId,
+    expires: Option<Timestamp>,
+    touched: Instant,
+}
+
+/// Settings of the authenticator.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Lifetime of registry tokens.
+    pub token_ttl: Duration,
+    /// Service name in challenges and tokens.
+    pub service: String,
+    /// Base URL clients use, when the Host header is not it (behind a proxy).
+    pub public_url: Option<String>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            token_ttl: Duration::from_secs(300),
+            service: "kcr".into(),
+            public_url: None,
+        }
+    }
+}
+
+/// Verifies credentials and issues tokens.
+pub struct Authenticator {
+    meta: Arc<dyn MetadataStore>,
+    tokens: TokenIssuer,
+    settings: AuthSettings,
+    salt: [u8; 32],
+    cache: Mutex<HashMap<String, CachedSecret>>,
+    limiter: LoginLimiter,
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_system_time(std::time::SystemTime::now())
+}
+
+/// Access-key ids are `KCR` + 17 uppercase letters or digits; user names are lowercase.
+fn looks_like_key_id(s: &str) -> bool {
+    s.len() == 20 && s.starts_with("KCR") && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+impl Authenticator {
+    /// An authenticator signing tokens with `token_secret` (at least 32 bytes).
+    pub fn new(
+        meta: Arc<dyn MetadataStore>,
+        token_secret: &[u8],
+        settings: AuthSettings,
+    ) -> Result<Self, jsonwebtoken::errors::Error> {
+        let mut salt = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        Ok(Authenticator {
+            meta,
+            tokens: TokenIssuer::new(token_secret, settings.token_ttl, settings.service.clone())?,
+            settings,
+            salt,
+            cache: Mutex::new(HashMap::new()),
+            limiter: LoginLimiter::new(10, Duration::from_secs(60)),
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    fn fingerprint(&self, secret: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.salt);
+        h.update(secret.as_bytes());
+        h.finalize().into()
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedSecret>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn blocked(&self, client: IpAddr) -> Result<(), ApiError> {
+        match self.limiter.retry_after(client) {
+            None => Ok(()),
+            Some(secs) => {
+                let mut e = ApiError::too_many_requests(
+                    "too many failed sign-in attempts from this address; try again later",
+                );
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    e = e.with_header(axum::http::header::RETRY_AFTER, v);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn cached(&self, cache_key: &str, secret: &str) -> Option<(UserId, OrgId)> {
+        let fp = self.fingerprint(secret);
+        let cache = self.cache();
+        let entry = cache.get(cache_key)?;
+        let fresh = entry.expires.is_none_or(|e| e > now());
+        (entry.fingerprint == fp && fresh).then(|| (entry.user.clone(), entry.org.clone()))
+    }
+
+    fn remember(&self, cache_key: &str, secret: &str, user: UserId, org: OrgId, expires: Option<Timestamp>) {
+        let entry = CachedSecret {
+            fingerprint: self.fingerprint(secret),
+            user,
+            org,
+            expires,
+            touched: Instant::now(),
+        };
+        self.cache().insert(cache_key.to_owned(), entry);
+    }
+
+    /// Verifies an access key.
+    pub async fn verify_access_key(&self, id: &str, secret: &str, client: IpAddr) -> Result<Principal, ApiError> {
+        let cache_key = format!("key:{id}");
+        if let Some((user, org)) = self.cached(&cache_key, secret) {
+            self.touch_key(id, &cache_key).await;
+            return Ok(Principal::User { id: user, org, credential: CredentialKind::AccessKey });
+        }
+        self.blocked(client)?;
+        let invalid = || unauthorized("invalid access key id or secret");
+        let Some(key) = self.meta.access_key(id).await? else {
+            self.limiter.failed(client);
+            return Err(invalid());
+        };
+        let hash = key.secret_hash.clone();
+        let secret_owned = secret.to_owned();
+        let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&secret_owned, &hash))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            self.limiter.failed(client);
+            return Err(invalid());
+        }
+        if key.expires.is_some_and(|e| e <= now()) {
+            return Err(unauthorized("this access key has expired; create a new one"));
+        }
+        let Some(user) = self.meta.user(&key.user).await? else {
+            return Err(invalid());
+        };
+        self.limiter.succeeded(client);
+        self.remember(&cache_key, secret, user.id.clone(), user.org.clone(), key.expires);
+        let _ = self.meta.touch_access_key(id, now()).await;
+        Ok(Principal::User { id: user.id, org: user.org, credential: CredentialKind::AccessKey })
+    }
+
+    /// Updates a key's last-use time at most once a minute.
+    async fn touch_key(&self, id: &str, cache_key: &str) {
+        let due = {
+            let mut cache = self.cache();
+            match cache.get_mut(cache_key) {
+                Some(e) if e.touched.elapsed() > Duration::from_secs(60) => {
+                    e.touched = Instant::now();
+                    true
+                }
+                _ => false,
+            }
+        };
+        if due {
+            let _ = self.meta.touch_access_key(id, now()).await;
+        }
+    }
+
+    /// Verifies a user's console password.
+    pub async fn verify_password(&self, user: &str, password: &str, client: IpAddr) -> Result<Principal, ApiError> {
+        let cache_key = format!("user:{user}");
+        if let Some((id, org)) = self.cached(&cache_key, password) {
+            return Ok(Principal::User { id, org, credential: CredentialKind::Password });
+        }
+        self.blocked(client)?;
+        let invalid = || unauthorized("invalid user name or password");
+        let record = match user.parse::<UserId>() {
+            Ok(id) => self.meta.user(&id).await?,
+            Err(_) => None,
+        };
+        let Some(record) = record else {
+            self.limiter.failed(client);
+            return Err(invalid());
+        };
+        let hash = record.password_hash.clone();
+        let pw = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&pw, &hash))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            self.limiter.failed(client);
+            return Err(invalid());
+        }
+        self.limiter.succeeded(client);
+        self.remember(&cache_key, password, record.id.clone(), record.org.clone(), None);
+        Ok(Principal::User { id: record.id, org: record.org, credential: CredentialKind::Password })
+    }
+
+    /// Forgets a revoked key: its cached verification and, through the key lookup on every token
+    /// use, its tokens.
+    pub fn revoke_key(&self, id: &str) {
+        self.cache().remove(&format!("key:{id}"));
+    }
+
+    /// Forgets a user's cached password (after a change).
+    pub fn forget_password(&self, user: &UserId) {
+        self.cache().remove(&format!("user:{user}"));
+    }
+
+    /// Whether an access key still exists and has not expired.
+    async fn key_alive(&self, id: &str) -> Result<bool, ApiError> {
+        let cache_key = format!("key:{id}");
+        let cached = {
+            let cache = self.cache();
+            cache.get(&cache_key).map(|e| e.expires.is_none_or(|x| x > now()))
+        };
+        if let Some(alive) = cached {
+            return Ok(alive);
+        }
+        Ok(self
+            .meta
+            .access_key(id)
+            .await?
+            .is_some_and(|k| k.expires.is_none_or(|x| x > now())))
+    }
+
+    /// Authenticates a request. Registry endpoints pass `allow_password = false`: passwords are
+    /// for the console and the management API, access keys for registry clients.
+    pub async fn caller(&self, headers: &HeaderMap, client: IpAddr, allow_password: bool) -> Result<Caller, ApiError> {
+        let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return Ok(Caller::anonymous());
+        };
+        let value = value.to_str().map_err(|_| unauthorized("malformed Authorization header"))?;
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return self.bearer(rest.trim()).await;
+        }
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(unauthorized("unsupported Authorization scheme; use Basic or Bearer"));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+        let (user, secret) = decoded.split_once(':').ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+        let principal = if looks_like_key_id(user) {
+            self.verify_access_key(user, secret, client).await?
+        } else if allow_password {
+            self.verify_password(user, secret, client).await?
+        } else {
+            return Err(unauthorized(
+                "registry clients sign in with an access key (id and secret), not a user password; \
+                 create one with POST /api/v1/users/<you>/access-keys or `kcr key create`",
+            ));
+        };
+        Ok(Caller { principal, token_access: None })
+    }
+
+    async fn bearer(&self, token: &str) -> Result<Caller, ApiError> {
+        let claims = self
+            .tokens
+            .verify(token)
+            .map_err(|_| unauthorized("invalid or expired token"))?;
+        let principal = match (&claims.kid, claims.org.as_deref()) {
+            (Some(kid), Some(org)) => {
+                if !self.key_alive(kid).await? {
+                    return Err(unauthorized("the access key this token was issued for has been revoked or has expired"));
+                }
+                let id = claims.sub.parse().map_err(|_| unauthorized("invalid token subject"))?;
+                let org = org.parse().map_err(|_| unauthorized("invalid token organization"))?;
+                Principal::User { id, org, credential: CredentialKind::AccessKey }
+            }
+            _ => Principal::Anonymous,
+        };
+        Ok(Caller { principal, token_access: Some(claims.access) })
+    }
+
+    /// Issues a token for `principal` granting `access`. Returns the token, its lifetime in
+    /// seconds and the issue time (RFC 3339).
+    pub fn issue(&self, principal: &Principal, key_id: Option<String>, access: Vec<ResourceActions>) -> Result<(String, u64, String), ApiError> {
+        let iat = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let ttl = self.settings.token_ttl.as_secs();
+        let (sub, org) = match principal {
+            Principal::Anonymous => (String::new(), None),
+            Principal::User { id, org, .. } => (id.to_string(), Some(org.to_string())),
+        };
+        let claims = Claims {
+            iss: token::ISSUER.into(),
+            sub,
+            aud: self.settings.service.clone(),
+            exp: iat + ttl,
+            nbf: iat.saturating_sub(1),
+            iat,
+            jti: secret::new_secret(),
+            kid: key_id,
+            org,
+            access,
+        };
+        let token = self.tokens.sign(&claims).map_err(|e| {
+            let mut err = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "could not issue a token");
+            err.internal = Some(e.to_string());
+            err
+        })?;
+        Ok((token, ttl, rfc3339(iat)))
+    }
+}
+
+/// Seconds since the epoch as an RFC 3339 UTC timestamp.
+pub fn rfc3339(secs: u64) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_300_000), "2026-12-03T12:53:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn key_ids_are_recognised() {
+        assert!(looks_like_key_id(&secret::new_key_id()));
+        assert!(!looks_like_key_id("alice"));
+    }
+}

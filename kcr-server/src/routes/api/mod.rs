@@ -1,0 +1,54 @@
+//! The management API under `/api/v1` (JSON): organizations, users, projects, memberships,
+//! repositories, repository permissions and access keys. Errors use the same envelope as the
+//! registry API: `{"errors":[{"code","message","detail"}]}`. The OpenAPI document is served at
+//! `/api/v1/openapi.json`.
+
+mod context;
+mod keys;
+mod openapi;
+mod orgs;
+mod projects;
+mod repos;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The `/api/v1` routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/me", get(orgs::me))
+        .route("/orgs", post(orgs::create_org))
+        .route("/orgs/{org}/users", get(orgs::list_users).post(orgs::create_user))
+        .route("/projects", get(projects::list).post(projects::create))
+        .route("/projects/{project}", get(projects::show))
+        .route("/projects/{project}/members", get(projects::list_members))
+        .route(
+            "/projects/{project}/members/{user}",
+            put(projects::set_member).delete(projects::remove_member),
+        )
+        .route(
+            "/projects/{project}/repositories",
+            get(repos::list).post(repos::create),
+        )
+        .route(
+            "/projects/{project}/repositories/{repo}",
+            get(repos::show).patch(repos::update).delete(repos::delete),
+        )
+        .route(
+            "/projects/{project}/repositories/{repo}/permissions",
+            get(repos::list_permissions),
+        )
+        .route(
+            "/projects/{project}/repositories/{repo}/permissions/{user}",
+            put(repos::set_permission).delete(repos::remove_permission),
+        )
+        .route("/users/{user}/password", put(keys::set_password))
+        .route(
+            "/users/{user}/access-keys",
+            get(keys::list).post(keys::create),
+        )
+        .route("/users/{user}/access-keys/{key}", axum::routing::delete(keys::revoke))
+}
