@@ -77,14 +77,17 @@ impl Registry {
         })
     }
 
-    /// Entries of the index tagged `<alg>-<hex>` (the referrers tag schema of OCI 1.1 §4.3).
+    /// Entries of the index tagged `<alg>-<ref>` (the referrers tag schema of OCI 1.1 §4.3):
+    /// the encoded part is truncated to 64 characters, so a sha512 subject has a tag too (its full
+    /// 128 hex characters would break the 128-character tag limit).
     async fn fallback_tag_referrers(
         &self,
         image: &ImagePath,
         subject: &Digest,
     ) -> Result<Vec<ReferrerRecord>> {
-        let Ok(tag) = format!("{}-{}", subject.algorithm().as_str(), subject.hex()).parse::<Tag>()
-        else {
+        let hex = subject.hex();
+        let encoded = &hex[..hex.len().min(64)];
+        let Ok(tag) = format!("{}-{encoded}", subject.algorithm().as_str()).parse::<Tag>() else {
             return Ok(Vec::new());
         };
         let stored = match self.get_manifest(image, &Reference::Tag(tag)).await {

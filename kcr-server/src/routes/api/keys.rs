@@ -18,9 +18,9 @@ struct KeyView {
     id: String,
     user: String,
     description: String,
-    created: u64,
-    expires: Option<u64>,
-    last_used: Option<u64>,
+    created: String,
+    expires: Option<String>,
+    last_used: Option<String>,
 }
 
 impl From<&AccessKeyRecord> for KeyView {
@@ -29,9 +29,9 @@ impl From<&AccessKeyRecord> for KeyView {
             id: k.id.clone(),
             user: k.user.to_string(),
             description: k.description.clone(),
-            created: k.created.0,
-            expires: k.expires.map(|t| t.0),
-            last_used: k.last_used.map(|t| t.0),
+            created: k.created.to_rfc3339(),
+            expires: k.expires.map(|t| t.to_rfc3339()),
+            last_used: k.last_used.map(|t| t.to_rfc3339()),
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct UserView {
     name: String,
     org: String,
     org_admin: bool,
-    created: u64,
+    created: String,
 }
 
 impl From<&UserRecord> for UserView {
@@ -29,7 +29,7 @@ impl From<&UserRecord> for UserView {
             name: u.id.to_string(),
             org: u.org.to_string(),
             org_admin: u.org_admin,
-            created: u.created.0,
+            created: u.created.to_rfc3339(),
         }
     }
 }

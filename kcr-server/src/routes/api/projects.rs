@@ -16,7 +16,7 @@ struct ProjectView {
     id: String,
     org: String,
     repository_count: u64,
-    created: u64,
+    created: String,
 }
 
 impl From<&ProjectRecord> for ProjectView {
@@ -25,7 +25,7 @@ impl From<&ProjectRecord> for ProjectView {
             id: p.id.to_string(),
             org: p.org.to_string(),
             repository_count: p.repository_count,
-            created: p.created.0,
+            created: p.created.to_rfc3339(),
         }
     }
 }

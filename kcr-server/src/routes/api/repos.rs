@@ -18,7 +18,7 @@ struct RepositoryView {
     visibility: Visibility,
     description: String,
     image_count: u64,
-    created: u64,
+    created: String,
 }
 
 impl From<&RepositoryRecord> for RepositoryView {
@@ -29,7 +29,7 @@ impl From<&RepositoryRecord> for RepositoryView {
             visibility: r.visibility,
             description: r.description.clone(),
             image_count: r.image_count,
-            created: r.created.0,
+            created: r.created.to_rfc3339(),
         }
     }
 }

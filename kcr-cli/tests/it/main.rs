@@ -1,0 +1,150 @@
+//! Runs the `kcr` binary against a real kcr server (in-process, authenticated, memory storage).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use kcr_core::{Registry, RegistryConfig};
+use kcr_server::auth::{AuthSettings, Authenticator};
+use kcr_server::{bootstrap, AppState, Server};
+
+const ADMIN_PASSWORD: &str = "admin-password-123";
+
+/// A server on a background runtime, alive as long as the value.
+struct TestServer {
+    addr: SocketAddr,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_server() -> TestServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = runtime.block_on(async {
+        let config = RegistryConfig { create_on_push: false, ..RegistryConfig::default() };
+        let registry = Registry::in_memory(config);
+        let meta = registry.meta().clone();
+        bootstrap::ensure_admin(meta.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
+        let auth = Authenticator::new(meta, &[9u8; 32], AuthSettings::default()).unwrap();
+        let state = AppState::new(registry).with_auth(Arc::new(auth));
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+        let running = server.spawn().unwrap();
+        let addr = running.addr;
+        std::mem::forget(running);
+        addr
+    });
+    TestServer { addr, _runtime: runtime }
+}
+
+/// Runs `kcr` with its own config directory, feeding `stdin`.
+fn kcr(config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kcr"))
+        .args(args)
+        .env("KCR_CONFIG_DIR", config)
+        .env_remove("KCR_SERVER")
+        .env_remove("KCR_USER")
+        .env_remove("KCR_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "kcr failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn manages_projects_repositories_users_and_keys() {
+    let server = start_server();
+    let url = format!("http://{}", server.addr);
+    let admin = tempfile::tempdir().unwrap();
+    let a = admin.path();
+
+    let out = ok(&kcr(a, &["login", "--server", &url, "-u", "admin", "--password-stdin"], &format!("{ADMIN_PASSWORD}\n")));
+    assert!(out.contains("Signed in"), "{out}");
+    let creds = std::fs::read_to_string(a.join("credentials.json")).unwrap();
+    assert!(creds.contains("admin"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(a.join("credentials.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    ok(&kcr(a, &["project", "create", "team-a"], ""));
+    ok(&kcr(a, &["repo", "create", "team-a", "web", "--description", "frontend"], ""));
+    ok(&kcr(a, &["repo", "create", "team-a", "pub", "--public"], ""));
+    let list = ok(&kcr(a, &["repo", "list", "team-a"], ""));
+    assert!(list.contains("web") && list.contains("frontend") && list.contains("public"), "{list}");
+
+    ok(&kcr(a, &["user", "create", "bob"], "bob-password-123\n"));
+    ok(&kcr(a, &["permission", "set", "team-a", "web", "bob", "viewer"], ""));
+    let perms = ok(&kcr(a, &["--json", "permission", "list", "team-a", "web"], ""));
+    let perms: serde_json::Value = serde_json::from_str(&perms).unwrap();
+    assert_eq!(perms[0]["user"], "bob");
+    assert_eq!(perms[0]["role"], "viewer");
+
+    // Bob signs in with his password: his repository role needs an access key on the project.
+    let bob = tempfile::tempdir().unwrap();
+    let b = bob.path();
+    ok(&kcr(b, &["login", "--server", &url, "-u", "bob", "--password-stdin"], "bob-password-123\n"));
+    let denied = kcr(b, &["repo", "show", "team-a", "web"], "");
+    assert!(!denied.status.success());
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("access credentials from CLI tools"));
+
+    // With an access key the same request works.
+    let key = ok(&kcr(b, &["--json", "key", "create", "--description", "laptop"], ""));
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    ok(&kcr(b, &["login", "--server", &url, "-u", id, "--password-stdin"], &format!("{secret}\n")));
+    let shown = ok(&kcr(b, &["repo", "show", "team-a", "web"], ""));
+    assert!(shown.contains("frontend"), "{shown}");
+    let keys = ok(&kcr(b, &["key", "list"], ""));
+    assert!(keys.contains(id) && !keys.contains(secret), "{keys}");
+
+    // Revoking the key signs the CLI out at once.
+    ok(&kcr(b, &["key", "revoke", id], ""));
+    let after = kcr(b, &["whoami"], "");
+    assert!(!after.status.success());
+    assert!(String::from_utf8_lossy(&after.stderr).contains("UNAUTHORIZED"));
+}
+
+#[test]
+fn clear_errors_for_bad_credentials_and_usage() {
+    let server = start_server();
+    let url = format!("http://{}", server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wrong = kcr(d, &["login", "--server", &url, "-u", "admin", "--password-stdin"], "nope\n");
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("invalid user name or password"));
+    assert!(!d.join("credentials.json").exists(), "failed logins are not saved");
+
+    let signed_out = kcr(d, &["project", "list"], "");
+    assert_eq!(signed_out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&signed_out.stderr).contains("not signed in"));
+
+    ok(&kcr(d, &["login", "--server", &url, "-u", "admin", "--password-stdin"], &format!("{ADMIN_PASSWORD}\n")));
+    let bad_name = kcr(d, &["repo", "show", "team a", "web"], "");
+    assert_eq!(bad_name.status.code(), Some(2));
+    let unreachable = kcr(d, &["project", "list"], "");
+    assert!(unreachable.status.success());
+    drop(server);
+    let gone = kcr(d, &["project", "list"], "");
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("cannot reach"));
+}
