@@ -88,6 +88,23 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// Abandoned upload sessions older than a day are cancelled hourly, so their bytes do not
+/// accumulate.
+fn spawn_upload_janitor(registry: kcr_core::Registry) {
+    const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match registry.purge_stale_uploads(MAX_AGE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "cancelled abandoned upload sessions"),
+                Err(e) => tracing::warn!(error = %e, "could not purge abandoned upload sessions"),
+            }
+        }
+    });
+}
+
 /// Bootstraps the administrator and builds the authenticator.
 async fn start_auth(config: &ServerConfig, state: &AppState) -> Result<Arc<Authenticator>, String> {
     let meta = state.registry.meta().clone();
@@ -158,6 +175,7 @@ async fn main() -> ExitCode {
             }
         }
     }
+    spawn_upload_janitor(state.registry.clone());
     let server = match Server::bind(config.listen, state).await {
         Ok(s) => s,
         Err(e) => {

@@ -90,4 +90,49 @@ impl Registry {
         }
         result
     }
+
+    /// Cancels upload sessions opened more than `max_age` ago; returns how many.
+    pub async fn purge_stale_uploads(&self, max_age: std::time::Duration) -> Result<usize> {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(max_age)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let stale = self.stores.uploads.stale(cutoff).await?;
+        let mut purged = 0;
+        for id in &stale {
+            if self.stores.uploads.abort(id).await.is_ok() {
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RegistryConfig;
+
+    #[tokio::test]
+    async fn purges_only_stale_sessions() {
+        let registry = Registry::in_memory(RegistryConfig::default());
+        let image = ImagePath::from_full_path("p/r/i").unwrap();
+        let old = registry.start_upload(&image).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let purged = registry
+            .purge_stale_uploads(std::time::Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert_eq!(purged, 1);
+        assert!(matches!(
+            registry.upload_status(&image, &old.id).await,
+            Err(CoreError::UploadUnknown)
+        ));
+        let fresh = registry.start_upload(&image).await.unwrap();
+        let purged = registry
+            .purge_stale_uploads(std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(purged, 0);
+        assert!(registry.upload_status(&image, &fresh.id).await.is_ok());
+    }
 }

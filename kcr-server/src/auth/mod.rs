@@ -173,12 +173,14 @@ impl Authenticator {
 
     /// Verifies an access key.
     pub async fn verify_access_key(&self, id: &str, secret: &str, client: IpAddr) -> Result<Principal, ApiError> {
+        // Blocked clients are refused before the cache is consulted: otherwise a blocked client
+        // could keep guessing, a cache hit (200) telling a right guess from a wrong one (429).
+        self.blocked(client)?;
         let cache_key = format!("key:{id}");
         if let Some((user, org)) = self.cached(&cache_key, secret) {
             self.touch_key(id, &cache_key).await;
             return Ok(Principal::User { id: user, org, credential: CredentialKind::AccessKey });
         }
-        self.blocked(client)?;
         let invalid = || unauthorized("invalid access key id or secret");
         let Some(key) = self.meta.access_key(id).await? else {
             self.limiter.failed(client);
@@ -224,11 +226,11 @@ impl Authenticator {
 
     /// Verifies a user's console password.
     pub async fn verify_password(&self, user: &str, password: &str, client: IpAddr) -> Result<Principal, ApiError> {
+        self.blocked(client)?;
         let cache_key = format!("user:{user}");
         if let Some((id, org)) = self.cached(&cache_key, password) {
             return Ok(Principal::User { id, org, credential: CredentialKind::Password });
         }
-        self.blocked(client)?;
         let invalid = || unauthorized("invalid user name or password");
         let record = match user.parse::<UserId>() {
             Ok(id) => self.meta.user(&id).await?,

@@ -114,9 +114,12 @@ fn load_or_create_repository(
             what: "repository",
             name: format!("{}/{}", image.project(), image.repository()),
             hint: Some(format!(
-                "create the repository {:?} in project {:?} before pushing",
+                "create the repository {:?} in project {:?} before pushing: \
+                 POST /api/v1/projects/{}/repositories with {{\"name\": {:?}}}, or the kcr CLI or console",
                 image.repository().as_str(),
-                image.project().as_str()
+                image.project().as_str(),
+                image.project().as_str(),
+                image.repository().as_str()
             )),
         }));
     }
