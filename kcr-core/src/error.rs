@@ -137,6 +137,19 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    /// `NameUnknown` for a push into a repository that does not exist, with how to create it.
+    pub fn repository_missing(image: &crate::names::ImagePath) -> Self {
+        let (project, repo) = (image.project().as_str(), image.repository().as_str());
+        CoreError::NameUnknown {
+            what: "repository",
+            name: format!("{project}/{repo}"),
+            hint: Some(format!(
+                "create the repository before pushing: `kcr repo create {project} {repo}` \
+                 (or POST /api/v1/projects/{project}/repositories with {{\"name\": \"{repo}\"}})"
+            )),
+        }
+    }
+
     /// Shorthand for [`CoreError::ManifestInvalid`].
     pub fn manifest_invalid(reason: impl Into<String>) -> Self {
         CoreError::ManifestInvalid {

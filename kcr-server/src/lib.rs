@@ -8,6 +8,10 @@
 //! authorization decision is taken once for every endpoint, and each handler calls one registry
 //! method; domain errors become OCI error responses in exactly one place ([`error::ApiError`]).
 
+// `ApiError` carries status, code, message, detail and headers by value: errors are the cold path
+// of every handler, and boxing them would only move the allocation there.
+#![allow(clippy::result_large_err)]
+
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
@@ -82,7 +86,7 @@ impl RunningServer {
         }
         match (&mut self.task).await {
             Ok(r) => r,
-            Err(e) => Err(std::io::Error::new(std::io::ErrorKind::Other, e)),
+            Err(e) => Err(std::io::Error::other(e)),
         }
     }
 }

@@ -112,18 +112,7 @@ impl Registry {
             .await?
         {
             Some(_) => Ok(()),
-            None => Err(CoreError::NameUnknown {
-                what: "repository",
-                name: format!("{}/{}", image.project(), image.repository()),
-                hint: Some(format!(
-                    "create the repository {:?} in project {:?} before pushing: \
-                     POST /api/v1/projects/{}/repositories with {{\"name\": {:?}}}, or the kcr CLI or console",
-                    image.repository().as_str(),
-                    image.project().as_str(),
-                    image.project().as_str(),
-                    image.repository().as_str()
-                )),
-            }),
+            None => Err(CoreError::repository_missing(image)),
         }
     }
 }

@@ -8,7 +8,7 @@ use kcr_core::store::ByteStream;
 pub fn stream(body: Body) -> ByteStream {
     Box::pin(
         body.into_data_stream()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e)),
+            .map_err(std::io::Error::other),
     )
 }
 

@@ -110,18 +110,7 @@ fn load_or_create_repository(
         return Ok(r);
     }
     if !create_missing {
-        return Err(abort(CoreError::NameUnknown {
-            what: "repository",
-            name: format!("{}/{}", image.project(), image.repository()),
-            hint: Some(format!(
-                "create the repository {:?} in project {:?} before pushing: \
-                 POST /api/v1/projects/{}/repositories with {{\"name\": {:?}}}, or the kcr CLI or console",
-                image.repository().as_str(),
-                image.project().as_str(),
-                image.project().as_str(),
-                image.repository().as_str()
-            )),
-        }));
+        return Err(abort(CoreError::repository_missing(image)));
     }
     let new = NewRepository {
         project: image.project().clone(),
