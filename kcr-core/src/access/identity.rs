@@ -1,8 +1,5 @@
 //! Who is asking: organizations, users, and how they proved it.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::names::NameError;
@@ -33,56 +30,18 @@ fn check_id(what: &'static str, s: &str, max: usize) -> Result<(), NameError> {
     Ok(())
 }
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+/// An organization id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgId(String);
 
-        impl $name {
-            /// As text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl FromStr for $name {
-            type Err = NameError;
-            fn from_str(s: &str) -> Result<Self, NameError> {
-                check_id($what, s, 64)?;
-                Ok($name(s.to_owned()))
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = NameError;
-            fn try_from(s: String) -> Result<Self, NameError> {
-                check_id($what, &s, 64)?;
-                Ok($name(s))
-            }
-        }
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
+/// A user name, unique in the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
 
-id_type!(
-    /// An organization id.
-    OrgId,
-    "organization id"
-);
-id_type!(
-    /// A user name, unique in the registry.
-    UserId,
-    "user name"
-);
+crate::names::validated_string!(OrgId, |s| check_id("organization id", s, 64));
+crate::names::validated_string!(UserId, |s| check_id("user name", s, 64));
 
 /// How a user proved who they are. kcr keeps the two apart as the product does: passwords sign
 /// in to the console and the management API; access keys are for registry clients (docker,

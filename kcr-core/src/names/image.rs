@@ -5,7 +5,6 @@
 //! component; the image name is one or more.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -71,43 +70,8 @@ fn check_image(s: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-macro_rules! string_name {
-    ($name:ident, $check:ident) => {
-        impl $name {
-            /// The name as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-        impl FromStr for $name {
-            type Err = NameError;
-            fn from_str(s: &str) -> Result<Self, NameError> {
-                $check(s)?;
-                Ok($name(s.to_owned()))
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = NameError;
-            fn try_from(s: String) -> Result<Self, NameError> {
-                $check(&s)?;
-                Ok($name(s))
-            }
-        }
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-string_name!(RepositoryName, check_repository);
-string_name!(ImageName, check_image);
+super::validated_string!(RepositoryName, check_repository);
+super::validated_string!(ImageName, check_image);
 
 /// The full address of an image (an OCI repository) in kcr: project, repository, image.
 ///

@@ -1,6 +1,45 @@
 //! Validated names: every project id, repository, image, tag and reference that crosses a crate
 //! boundary is one of these newtypes, built through `FromStr` and rendered through `Display`.
 
+/// Implements `as_str`, `FromStr`, `TryFrom<String>`, `Into<String>` and `Display` for a
+/// validated string newtype `$name(String)` whose rules `$check(&str) -> Result<(), NameError>`
+/// enforces, so that every name is checked however it is built (parsing, serde, conversion).
+macro_rules! validated_string {
+    ($name:ident, $check:expr) => {
+        impl $name {
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = $crate::names::NameError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                ($check)(s)?;
+                Ok($name(s.to_owned()))
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = $crate::names::NameError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                ($check)(&s)?;
+                Ok($name(s))
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use validated_string;
+
 mod image;
 mod project;
 mod reference;

@@ -1,8 +1,5 @@
 //! Tags: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}` (OCI distribution spec, "Pulling manifests").
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::NameError;
@@ -21,12 +18,9 @@ pub struct Tag(String);
 impl Tag {
     /// Maximum length of a tag.
     pub const MAX_LEN: usize = 128;
-
-    /// The tag as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+super::validated_string!(Tag, check);
 
 fn check(s: &str) -> Result<(), NameError> {
     const WHAT: &str = "tag";
@@ -59,34 +53,6 @@ fn check(s: &str) -> Result<(), NameError> {
         });
     }
     Ok(())
-}
-
-impl FromStr for Tag {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        check(s)?;
-        Ok(Tag(s.to_owned()))
-    }
-}
-
-impl TryFrom<String> for Tag {
-    type Error = NameError;
-    fn try_from(s: String) -> Result<Self, NameError> {
-        check(&s)?;
-        Ok(Tag(s))
-    }
-}
-
-impl From<Tag> for String {
-    fn from(t: Tag) -> String {
-        t.0
-    }
-}
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]
