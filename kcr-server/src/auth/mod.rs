@@ -237,6 +237,10 @@ impl Authenticator {
             Err(_) => None,
         };
         let Some(record) = record else {
+            // Spend the same argon2 work as for a real user, so that response times do not
+            // tell which user names exist.
+            let pw = password.to_owned();
+            let _ = tokio::task::spawn_blocking(move || secret::verify_secret(&pw, dummy_hash())).await;
             self.limiter.failed(client);
             return Err(invalid());
         };
@@ -365,6 +369,12 @@ impl Authenticator {
         })?;
         Ok((token, ttl, rfc3339(iat)))
     }
+}
+
+/// An argon2id hash of a random secret, verified against when a user does not exist.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| secret::hash_secret(&secret::new_secret()).unwrap_or_default())
 }
 
 /// Seconds since the epoch as an RFC 3339 UTC timestamp.

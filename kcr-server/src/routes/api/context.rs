@@ -41,14 +41,25 @@ impl FromRequestParts<AppState> for ApiCaller {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-        let caller = auth.caller(&parts.headers, client, true).await?;
+        let basic_challenge = || HeaderValue::from_static("Basic realm=\"kcr\"");
+        let caller = auth
+            .caller(&parts.headers, client, true)
+            .await
+            .map_err(|e| {
+                // Every 401 carries a challenge (RFC 9110), not only the one for missing credentials.
+                if e.status == StatusCode::UNAUTHORIZED {
+                    e.with_header(header::WWW_AUTHENTICATE, basic_challenge())
+                } else {
+                    e
+                }
+            })?;
         if caller.principal == Principal::Anonymous || caller.token_access.is_some() {
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
                 "sign in with Basic credentials: your user name and password, or an access key",
             )
-            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kcr\"")));
+            .with_header(header::WWW_AUTHENTICATE, basic_challenge()));
         }
         Ok(ApiCaller {
             principal: caller.principal,

@@ -43,13 +43,17 @@ fn now() -> Timestamp {
 /// The target user, who must be the caller or, for `admin_may`, managed by the caller.
 async fn target(caller: &ApiCaller, user: &str, admin_may: bool) -> Result<UserRecord, ApiError> {
     let id: UserId = parse("user name", user)?;
-    let record = caller
-        .state
-        .registry
-        .meta()
-        .user(&id)
-        .await?
-        .ok_or_else(|| not_found("user", &id))?;
+    let Some(record) = caller.state.registry.meta().user(&id).await? else {
+        // Only administrators learn that a user does not exist; anyone else gets the refusal
+        // they get for an existing user, so user names cannot be probed.
+        let own_org = caller.user()?.1;
+        let told = caller.open || (admin_may && caller.is_org_admin(&own_org).await?);
+        return Err(if told {
+            not_found("user", &id)
+        } else {
+            denied("you may manage only your own credentials")
+        });
+    };
     if caller.open || caller.user()?.0 == id {
         return Ok(record);
     }
