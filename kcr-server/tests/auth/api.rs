@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::app::{sha256, App, Auth, Resp, TestImage, ADMIN_PASSWORD};
+use crate::app::{App, Auth, TestImage, ADMIN_PASSWORD};
+use crate::support::in_process::Resp;
+use crate::support::sha256;
 use crate::world::{create_key, World};
 
 fn names(v: &Value, field: &str) -> Vec<String> {
@@ -38,7 +40,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
 
     // The OpenAPI document is public.
     let doc = app.get("/api/v1/openapi.json", &Auth::None).await;
-    doc.expect(200);
+    doc.assert_status(200);
     assert!(
         doc.json()["paths"]["/projects/{project}/repositories"].is_object(),
         "{}",
@@ -49,14 +51,14 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     // the same as an unknown user.
     app.get("/api/v1/projects", &Auth::None)
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     let wrong = app
         .get(
             "/api/v1/projects",
             &Auth::basic("admin", "not-the-password"),
         )
         .await;
-    wrong.expect_error(401, "UNAUTHORIZED");
+    wrong.assert_error_code(401, "UNAUTHORIZED");
     assert!(wrong
         .header("www-authenticate")
         .is_some_and(|h| h.starts_with("Basic")));
@@ -66,7 +68,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             &Auth::basic("nobody", "not-the-password"),
         )
         .await;
-    unknown.expect_error(401, "UNAUTHORIZED");
+    unknown.assert_error_code(401, "UNAUTHORIZED");
     assert_eq!(
         wrong.message(),
         unknown.message(),
@@ -77,16 +79,16 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     let p = app
         .post("/api/v1/projects", &admin, json!({ "id": "team" }))
         .await;
-    p.expect(201);
+    p.assert_status(201);
     assert_eq!(p.json()["repository_count"], 0);
     app.post("/api/v1/projects", &admin, json!({ "id": "team" }))
         .await
-        .expect(409);
+        .assert_status(409);
     app.post("/api/v1/projects", &admin, json!({ "id": "Bad Name" }))
         .await
-        .expect(400);
+        .assert_status(400);
     let members = app.get("/api/v1/projects/team/members", &admin).await;
-    members.expect(200);
+    members.assert_status(200);
     assert_eq!(
         members.json(),
         json!([{ "user": "admin", "role": "admin" }])
@@ -100,7 +102,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             json!({ "name": "private", "description": "d" }),
         )
         .await;
-    r.expect(201);
+    r.assert_status(201);
     assert_eq!(r.json()["visibility"], "private");
     let r = app
         .post(
@@ -109,7 +111,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             json!({ "name": "public", "visibility": "public" }),
         )
         .await;
-    r.expect(201);
+    r.assert_status(201);
     assert_eq!(r.json()["visibility"], "public");
     app.post(
         "/api/v1/projects/team/repositories",
@@ -117,12 +119,12 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "name": "private" }),
     )
     .await
-    .expect(409);
+    .assert_status(409);
     let show = app.get("/api/v1/projects/team", &admin).await;
-    show.expect(200);
+    show.assert_status(200);
     assert_eq!(show.json()["repository_count"], 2);
     let list = app.get("/api/v1/projects/team/repositories", &admin).await;
-    list.expect(200);
+    list.assert_status(200);
     assert_eq!(names(&list.json(), "name"), ["private", "public"]);
 
     // Users: passwords are checked for length; the listing never shows hashes.
@@ -132,7 +134,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "name": "alice", "password": "short" }),
     )
     .await
-    .expect_error(400, "INVALID_REQUEST");
+    .assert_error_code(400, "INVALID_REQUEST");
     let alice_pw = "alice-secret-password-1";
     let created = app
         .post(
@@ -141,7 +143,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             json!({ "name": "alice", "password": alice_pw }),
         )
         .await;
-    created.expect(201);
+    created.assert_status(201);
     assert_clean(&created, &[alice_pw.to_owned()]);
     let victor_pw = "victor-secret-password-1";
     app.post(
@@ -150,9 +152,9 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "name": "victor", "password": victor_pw }),
     )
     .await
-    .expect(201);
+    .assert_status(201);
     let users = app.get("/api/v1/orgs/default/users", &admin).await;
-    users.expect(200);
+    users.assert_status(200);
     assert_eq!(names(&users.json(), "name"), ["admin", "alice", "victor"]);
     assert_clean(
         &users,
@@ -171,10 +173,10 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "name": "mallory", "password": "mallory-password-1" }),
     )
     .await
-    .expect_error(403, "DENIED");
+    .assert_error_code(403, "DENIED");
     app.post("/api/v1/projects", &alice, json!({ "id": "mine" }))
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
 
     // Memberships: a project member manages repositories but not members.
     app.put(
@@ -183,16 +185,16 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "role": "owner" }),
     )
     .await
-    .expect(400);
+    .assert_status(400);
     app.put(
         "/api/v1/projects/team/members/alice",
         &admin,
         json!({ "role": "member" }),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     let members = app.get("/api/v1/projects/team/members", &alice).await;
-    members.expect(200);
+    members.assert_status(200);
     assert_eq!(names(&members.json(), "user"), ["admin", "alice"]);
     let no = app
         .put(
@@ -201,7 +203,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             json!({ "role": "member" }),
         )
         .await;
-    no.expect_error(403, "DENIED");
+    no.assert_error_code(403, "DENIED");
     assert!(
         no.message()
             .contains("project member may not manage members"),
@@ -214,10 +216,10 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "name": "by-alice" }),
     )
     .await
-    .expect(201);
+    .assert_status(201);
     app.delete("/api/v1/projects/team/repositories/by-alice", &alice)
         .await
-        .expect(200);
+        .assert_status(200);
 
     // Repository roles for organization users outside the project.
     app.put(
@@ -226,21 +228,21 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "role": "admin" }),
     )
     .await
-    .expect(400);
+    .assert_status(400);
     app.put(
         "/api/v1/projects/team/repositories/private/permissions/victor",
         &alice,
         json!({ "role": "viewer" }),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     let perms = app
         .get(
             "/api/v1/projects/team/repositories/private/permissions",
             &admin,
         )
         .await;
-    perms.expect(200);
+    perms.assert_status(200);
     assert_eq!(
         perms.json(),
         json!([{ "user": "victor", "role": "viewer" }])
@@ -255,7 +257,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             Some(json!({ "visibility": "private", "description": "now private" })),
         )
         .await;
-    patched.expect(200);
+    patched.assert_status(200);
     assert_eq!(patched.json()["visibility"], "private");
     assert_eq!(patched.json()["description"], "now private");
 
@@ -267,7 +269,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             json!({ "description": "laptop" }),
         )
         .await;
-    created.expect(201);
+    created.assert_status(201);
     let key = created.json();
     let (id, secret) = (
         key["id"].as_str().expect("id"),
@@ -283,7 +285,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
             json!({ "expires_in_days": 7 }),
         )
         .await;
-    expiring.expect(201);
+    expiring.assert_status(201);
     let expiring_secret = expiring.json()["secret"]
         .as_str()
         .expect("secret")
@@ -294,17 +296,17 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "expires_in_days": 0 }),
     )
     .await
-    .expect(400);
+    .assert_status(400);
     // Nobody creates keys for someone else, not even an administrator.
     app.post("/api/v1/users/alice/access-keys", &admin, json!({}))
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.get(
         "/api/v1/users/alice/access-keys",
         &Auth::basic("victor", victor_pw),
     )
     .await
-    .expect_error(403, "DENIED");
+    .assert_error_code(403, "DENIED");
     let secrets = [
         secret.to_owned(),
         expiring_secret.clone(),
@@ -312,7 +314,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     ];
     for who in [&alice, &admin] {
         let listed = app.get("/api/v1/users/alice/access-keys", who).await;
-        listed.expect(200);
+        listed.assert_status(200);
         assert_clean(&listed, &secrets);
         let keys = listed.json();
         assert_eq!(keys.as_array().map(Vec::len), Some(2), "{keys}");
@@ -336,7 +338,9 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     }
 
     // The key works with the registry and is then shown as used; the password does not.
-    app.get("/v2/", &Auth::basic(id, secret)).await.expect(200);
+    app.get("/v2/", &Auth::basic(id, secret))
+        .await
+        .assert_status(200);
     let listed = app
         .get("/api/v1/users/alice/access-keys", &alice)
         .await
@@ -350,11 +354,11 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     assert!(!used["last_used"].is_null(), "{used}");
     app.get("/v2/", &Auth::basic("alice", alice_pw))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 
     // `GET /me`.
     let me = app.get("/api/v1/me", &alice).await;
-    me.expect(200);
+    me.assert_status(200);
     assert_eq!(me.json()["user"]["name"], "alice");
     assert_eq!(
         me.json()["projects"],
@@ -365,10 +369,10 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     // Revoking: the key disappears from the listing and stops working.
     app.delete(&format!("/api/v1/users/alice/access-keys/{id}"), &alice)
         .await
-        .expect(200);
+        .assert_status(200);
     app.delete(&format!("/api/v1/users/alice/access-keys/{id}"), &alice)
         .await
-        .expect(404);
+        .assert_status(404);
     let listed = app
         .get("/api/v1/users/alice/access-keys", &alice)
         .await
@@ -376,7 +380,7 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     app.get("/v2/", &Auth::basic(id, secret))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 
     // Changing a password: the old one stops working at once (it was cached).
     app.put(
@@ -385,24 +389,24 @@ async fn management_api_creates_projects_repositories_users_roles_and_keys() {
         json!({ "password": "alice-new-password-2" }),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     app.get("/api/v1/me", &alice)
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     app.get("/api/v1/me", &Auth::basic("alice", "alice-new-password-2"))
         .await
-        .expect(200);
+        .assert_status(200);
 
     // Removing a member.
     app.delete("/api/v1/projects/team/members/alice", &admin)
         .await
-        .expect(200);
+        .assert_status(200);
     app.get(
         "/api/v1/projects/team",
         &Auth::basic("alice", "alice-new-password-2"),
     )
     .await
-    .expect_error(403, "DENIED");
+    .assert_error_code(403, "DENIED");
 }
 
 #[tokio::test]
@@ -436,7 +440,7 @@ async fn repeated_failed_logins_from_one_client_get_429_with_retry_after() {
             assert!(r.message().contains("too many"), "{}", r.text());
             break;
         }
-        r.expect_error(401, "UNAUTHORIZED");
+        r.assert_error_code(401, "UNAUTHORIZED");
     }
     let refused_at = refused_at.expect("no 429 after 30 failed logins");
     assert!(
@@ -457,7 +461,7 @@ async fn repeated_failed_logins_from_one_client_get_429_with_retry_after() {
             Some(attacker),
         )
         .await;
-    r.expect(429);
+    r.assert_status(429);
     assert!(r.header("retry-after").is_some());
     let r = app
         .send(
@@ -470,7 +474,7 @@ async fn repeated_failed_logins_from_one_client_get_429_with_retry_after() {
             Some(attacker),
         )
         .await;
-    r.expect(429);
+    r.assert_status(429);
     // Other clients are not affected.
     let r = app
         .send(
@@ -483,7 +487,7 @@ async fn repeated_failed_logins_from_one_client_get_429_with_retry_after() {
             Some(bystander),
         )
         .await;
-    r.expect(200);
+    r.assert_status(200);
 }
 
 #[tokio::test]
@@ -502,7 +506,7 @@ async fn repeated_bad_access_key_secrets_on_v2_get_429() {
             got_429 = true;
             break;
         }
-        r.expect_error(401, "UNAUTHORIZED");
+        r.assert_error_code(401, "UNAUTHORIZED");
     }
     assert!(got_429, "guessing secrets is slowed down");
 }
@@ -515,7 +519,7 @@ async fn no_secret_or_password_is_stored_or_listed_in_clear() {
     let image = TestImage::new("stored");
     app.push_image("team/private/app", "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     let token = app
         .token(&world.victor.key(), &["repository:team/private/app:pull"])
         .await;
@@ -526,7 +530,9 @@ async fn no_secret_or_password_is_stored_or_listed_in_clear() {
         &image,
     )
     .await;
-    app.get("/api/v1/me", &world.nora.pw()).await.expect(200);
+    app.get("/api/v1/me", &world.nora.pw())
+        .await
+        .assert_status(200);
     let new_password = "nora-changed-password-9".to_owned();
     app.put(
         "/api/v1/users/nora/password",
@@ -534,7 +540,7 @@ async fn no_secret_or_password_is_stored_or_listed_in_clear() {
         json!({ "password": new_password }),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     let extra = create_key(app, "nora", &new_password).await;
 
     let mut secrets = world.secrets();
@@ -576,7 +582,7 @@ async fn no_secret_or_password_is_stored_or_listed_in_clear() {
         "/api/v1/me",
     ] {
         let r = app.get(uri, &admin).await;
-        r.expect(200);
+        r.assert_status(200);
         assert_clean(&r, &secrets);
     }
     // Blob bytes are content, not credentials; still, the pushed image is intact.
@@ -597,7 +603,7 @@ async fn credential_endpoints_do_not_reveal_which_users_exist() {
             let list = app
                 .get(&format!("/api/v1/users/{target}/access-keys"), &who.pw())
                 .await;
-            list.expect_error(403, "DENIED");
+            list.assert_error_code(403, "DENIED");
             let create = app
                 .post(
                     &format!("/api/v1/users/{target}/access-keys"),
@@ -605,14 +611,14 @@ async fn credential_endpoints_do_not_reveal_which_users_exist() {
                     json!({}),
                 )
                 .await;
-            create.expect_error(403, "DENIED");
+            create.assert_error_code(403, "DENIED");
             let revoke = app
                 .delete(
                     &format!("/api/v1/users/{target}/access-keys/{}", world.alice.key.id),
                     &who.key(),
                 )
                 .await;
-            revoke.expect_error(403, "DENIED");
+            revoke.assert_error_code(403, "DENIED");
             seen.push([list.text(), create.text(), revoke.text()]);
         }
         assert!(
@@ -624,7 +630,7 @@ async fn credential_endpoints_do_not_reveal_which_users_exist() {
     // Administrators are told.
     app.get("/api/v1/users/ghost/access-keys", &world.admin.pw())
         .await
-        .expect_error(404, "NAME_UNKNOWN");
+        .assert_error_code(404, "NAME_UNKNOWN");
     // Nobody revokes someone else's key, and a key id of another user is "not found" for its
     // owner's administrator only when it is not theirs.
     app.delete(
@@ -632,6 +638,6 @@ async fn credential_endpoints_do_not_reveal_which_users_exist() {
         &world.nora.pw(),
     )
     .await
-    .expect(404);
-    app.get("/v2/", &world.alice.key()).await.expect(200);
+    .assert_status(404);
+    app.get("/v2/", &world.alice.key()).await.assert_status(200);
 }

@@ -6,11 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::BodyExt;
 use kcr_core::store::kv::{KvEngine, KvMetadataStore};
 use kcr_core::store::{BlobStore, MetadataStore, UploadStore};
 use kcr_core::testing::{MemoryBlobStore, MemoryKvEngine};
@@ -18,22 +16,16 @@ use kcr_core::{Registry, RegistryConfig, Stores};
 use kcr_server::auth::{AuthSettings, Authenticator};
 use kcr_server::AppState;
 use serde_json::{json, Value};
-use sha2::Digest as _;
-use tower::ServiceExt;
 
-/// The Host of every request: path addressing (`/v2/{project}/{repository}/{image}/...`).
-pub const HOST: &str = "127.0.0.1:5000";
+use crate::support::in_process::{self, Resp, HOST};
+use crate::support::sha256;
+
 /// The token-signing secret of the in-process apps.
 pub const TOKEN_SECRET: [u8; 32] = [42u8; 32];
 /// The bootstrap administrator's password.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 /// OCI manifest media type.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
-/// `sha256:<hex>`.
-pub fn sha256(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
-}
 
 /// How a request authenticates.
 #[derive(Debug, Clone)]
@@ -61,70 +53,6 @@ impl Auth {
             )),
             Auth::Bearer(t) => Some(format!("Bearer {t}")),
         }
-    }
-}
-
-/// A response with its body collected.
-#[derive(Debug)]
-pub struct Resp {
-    /// Status.
-    pub status: StatusCode,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// Body.
-    pub body: Bytes,
-}
-
-impl Resp {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The body as JSON (`Null` when it is not JSON).
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    /// The body as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The first error code of an error envelope.
-    pub fn code(&self) -> String {
-        self.json()["errors"][0]["code"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    /// The first error message of an error envelope.
-    pub fn message(&self) -> String {
-        self.json()["errors"][0]["message"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    /// Asserts the status, showing the body otherwise.
-    #[track_caller]
-    pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.text()
-        );
-        self
-    }
-
-    /// Asserts status and error code.
-    #[track_caller]
-    pub fn expect_error(&self, status: u16, code: &str) -> &Self {
-        self.expect(status);
-        assert_eq!(self.code(), code, "body: {}", self.text());
-        self
     }
 }
 
@@ -242,19 +170,7 @@ impl App {
                 .extensions_mut()
                 .insert(ConnectInfo(SocketAddr::new(ip, 40_000)));
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
-        Resp {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
+        in_process::send(&self.router, request).await
     }
 
     /// Every key and value the metadata store holds.
@@ -276,7 +192,7 @@ impl App {
     /// A token from `/v2/token` for `scopes`, asserting 200.
     pub async fn token(&self, auth: &Auth, scopes: &[&str]) -> String {
         let r = self.token_response(auth, scopes).await;
-        r.expect(200);
+        r.assert_status(200);
         r.json()["token"].as_str().expect("token").to_owned()
     }
 
@@ -358,7 +274,7 @@ impl App {
     /// Pulls an image (manifest and both blobs), asserting the bytes match `image`.
     pub async fn assert_pull(&self, name: &str, tag: &str, auth: &Auth, image: &TestImage) {
         let m = self.get_manifest(name, tag, auth).await;
-        m.expect(200);
+        m.assert_status(200);
         assert_eq!(m.body.as_ref(), image.manifest.as_slice(), "manifest bytes");
         assert_eq!(
             m.header("docker-content-digest"),
@@ -368,7 +284,7 @@ impl App {
             let r = self
                 .get(&format!("/v2/{name}/blobs/{}", sha256(blob)), auth)
                 .await;
-            r.expect(200);
+            r.assert_status(200);
             assert_eq!(r.body.as_ref(), blob.as_slice(), "blob bytes");
         }
     }

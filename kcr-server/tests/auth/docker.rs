@@ -1,95 +1,21 @@
 //! The real Docker engine against the real authenticated server: `docker login` with access keys per role, push, pull, logout, anonymous pulls, and revocation.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use crate::images::busybox_rootfs;
-use crate::server::{output, require_tool, run, run_fails, shared_dir, RealKey, RealWorld};
-
-/// A Docker engine from `shared/tools/start-dockerd`, stopped on drop if this test started it.
-struct DockerEngine {
-    host: String,
-    script: PathBuf,
-    state: PathBuf,
-    started_here: bool,
-}
-
-impl DockerEngine {
-    fn start() -> DockerEngine {
-        let script = shared_dir().join("tools/start-dockerd");
-        assert!(
-            script.is_file(),
-            "{} is missing (set KCR_SHARED_DIR)",
-            script.display()
-        );
-        let tmp = std::env::var_os("TMPDIR")
-            .filter(|t| !t.is_empty())
-            .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-        let state = tmp.join("kcr-dockerd");
-        let socket = format!("unix://{}", state.join("docker.sock").display());
-        let started_here = !Command::new("docker")
-            .env("DOCKER_HOST", &socket)
-            .arg("info")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        let exports = run(Command::new("bash").arg(&script).arg(&state));
-        let host = exports
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("DOCKER_HOST="))
-            .unwrap_or_else(|| panic!("no DOCKER_HOST in {exports:?}"))
-            .to_owned();
-        DockerEngine {
-            host,
-            script,
-            state,
-            started_here,
-        }
-    }
-
-    /// `docker` with the client configuration (logins) in `config`.
-    fn docker(&self, config: &Path) -> Command {
-        let mut cmd = Command::new("docker");
-        cmd.env("DOCKER_HOST", &self.host)
-            .env("DOCKER_CONFIG", config);
-        cmd
-    }
-
-    /// Removes the tags from the engine (ignoring ones it does not have).
-    fn forget(&self, config: &Path, images: &[&str]) {
-        for image in images {
-            let _ = output(self.docker(config).args(["rmi", "--force", image]));
-        }
-    }
-}
-
-impl Drop for DockerEngine {
-    fn drop(&mut self) {
-        if self.started_here {
-            let _ = Command::new("bash")
-                .arg(&self.script)
-                .arg("--stop")
-                .arg(&self.state)
-                .status();
-        }
-    }
-}
-
-/// The digest in `docker push` output.
-fn pushed_digest(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.split_once("digest: ").map(|(_, rest)| rest))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no digest in docker push output:\n{out}"))
-        .to_owned()
-}
+use crate::real_world::{RealKey, RealWorld};
+use crate::support::docker_engine::{pushed_digest, DockerEngine};
+use crate::support::images::busybox_rootfs;
+use crate::support::peers::{require_tool, run, run_fails};
 
 /// One identity's docker client configuration, logged in with `key`.
 fn login(engine: &DockerEngine, host: &str, key: &RealKey) -> tempfile::TempDir {
     let config = tempfile::tempdir().expect("tempdir");
-    let out =
-        run(engine
-            .docker(config.path())
-            .args(["login", host, "-u", &key.id, "-p", &key.secret]));
+    let out = run(engine.docker_as(config.path()).args([
+        "login",
+        host,
+        "-u",
+        &key.id,
+        "-p",
+        &key.secret,
+    ]));
     assert!(out.contains("Login Succeeded"), "{out}");
     config
 }
@@ -116,31 +42,28 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
     ];
 
     // A wrong secret is refused by `docker login`.
-    let nobody = tempfile::tempdir().expect("tempdir");
-    let out = run_fails(engine.docker(nobody.path()).args([
-        "login",
-        &host,
-        "-u",
-        &world.alice.id,
-        "-p",
-        "wrong",
-    ]));
+    let out =
+        run_fails(
+            engine
+                .docker()
+                .args(["login", &host, "-u", &world.alice.id, "-p", "wrong"]),
+        );
     assert!(out.contains("unauthorized") || out.contains("401"), "{out}");
 
     // Project member: login, push, pull.
     let alice = login(&engine, &host, &world.alice);
     let a = alice.path();
-    run(engine.docker(a).arg("import").arg(&rootfs).arg(&private));
-    let pushed = pushed_digest(&run(engine.docker(a).args(["push", &private])));
+    run(engine.docker_as(a).arg("import").arg(&rootfs).arg(&private));
+    let pushed = pushed_digest(&run(engine.docker_as(a).args(["push", &private])));
     let (served, _) = world.manifest(&world.alice, "team/private/busybox", "v1");
     assert_eq!(
         served, pushed,
         "kcr serves the manifest docker pushed, byte for byte"
     );
-    engine.forget(a, &all);
-    let pulled = run(engine.docker(a).args(["pull", &private]));
+    engine.forget(&all);
+    let pulled = run(engine.docker_as(a).args(["pull", &private]));
     assert!(pulled.contains(&format!("Digest: {pushed}")), "{pulled}");
-    let repo_digests = run(engine.docker(a).args([
+    let repo_digests = run(engine.docker_as(a).args([
         "image",
         "inspect",
         "--format",
@@ -148,7 +71,7 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
         &private,
     ]));
     assert!(repo_digests.contains(&pushed), "{repo_digests}");
-    let hello = run(engine.docker(a).args([
+    let hello = run(engine.docker_as(a).args([
         "run",
         "--rm",
         "--network",
@@ -160,20 +83,20 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
     ]));
     assert_eq!(hello.trim(), "hello");
     // The member also publishes it in the public repository.
-    run(engine.docker(a).args(["tag", &private, &public]));
+    run(engine.docker_as(a).args(["tag", &private, &public]));
     assert_eq!(
-        pushed_digest(&run(engine.docker(a).args(["push", &public]))),
+        pushed_digest(&run(engine.docker_as(a).args(["push", &public]))),
         pushed
     );
 
     // Repository viewer: pull works, push is denied with a clear message.
     let victor = login(&engine, &host, &world.victor);
     let v = victor.path();
-    engine.forget(v, &all);
-    let pulled = run(engine.docker(v).args(["pull", &private]));
+    engine.forget(&all);
+    let pulled = run(engine.docker_as(v).args(["pull", &private]));
     assert!(pulled.contains(&format!("Digest: {pushed}")), "{pulled}");
-    run(engine.docker(v).args(["tag", &private, &private_v2]));
-    let denied = run_fails(engine.docker(v).args(["push", &private_v2]));
+    run(engine.docker_as(v).args(["tag", &private, &private_v2]));
+    let denied = run_fails(engine.docker_as(v).args(["push", &private_v2]));
     assert!(denied.contains("denied"), "{denied}");
     assert!(
         denied.contains("repository viewer may not push"),
@@ -193,22 +116,22 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
     // Repository member outside the project: push and pull work in their repository only.
     let rita = login(&engine, &host, &world.rita);
     let r = rita.path();
-    run(engine.docker(r).args(["tag", &private, &shared]));
+    run(engine.docker_as(r).args(["tag", &private, &shared]));
     assert_eq!(
-        pushed_digest(&run(engine.docker(r).args(["push", &shared]))),
+        pushed_digest(&run(engine.docker_as(r).args(["push", &shared]))),
         pushed
     );
-    engine.forget(r, &all);
-    let pulled = run(engine.docker(r).args(["pull", &shared]));
+    engine.forget(&all);
+    let pulled = run(engine.docker_as(r).args(["pull", &shared]));
     assert!(pulled.contains(&format!("Digest: {pushed}")), "{pulled}");
     assert_eq!(
         world.manifest(&world.rita, "team/shared/busybox", "v1").0,
         pushed
     );
-    run(engine.docker(r).args(["tag", &shared, &private_v2]));
-    let denied = run_fails(engine.docker(r).args(["push", &private_v2]));
+    run(engine.docker_as(r).args(["tag", &shared, &private_v2]));
+    let denied = run_fails(engine.docker_as(r).args(["push", &private_v2]));
     assert!(denied.contains("denied"), "{denied}");
-    let denied = run_fails(engine.docker(r).args(["pull", &private]));
+    let denied = run_fails(engine.docker_as(r).args(["pull", &private]));
     assert!(
         denied.contains("denied") || denied.contains("unauthorized"),
         "{denied}"
@@ -217,19 +140,19 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
     world.assert_repository_role_password_refused();
 
     // After logout: anonymous pull of the public repository works, of the private one not.
-    let out = run(engine.docker(a).args(["logout", &host]));
+    let out = run(engine.docker_as(a).args(["logout", &host]));
     assert!(out.contains("Removing login credentials"), "{out}");
-    engine.forget(a, &all);
-    let pulled = run(engine.docker(a).args(["pull", &public]));
+    engine.forget(&all);
+    let pulled = run(engine.docker_as(a).args(["pull", &public]));
     assert!(pulled.contains(&format!("Digest: {pushed}")), "{pulled}");
-    let refused = run_fails(engine.docker(a).args(["pull", &private]));
+    let refused = run_fails(engine.docker_as(a).args(["pull", &private]));
     assert!(
         refused.contains("denied")
             || refused.contains("unauthorized")
             || refused.contains("docker login"),
         "{refused}"
     );
-    let refused = run_fails(engine.docker(a).args(["push", &public]));
+    let refused = run_fails(engine.docker_as(a).args(["push", &public]));
     assert!(
         refused.contains("denied") || refused.contains("unauthorized"),
         "{refused}"
@@ -239,11 +162,11 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
     let key = world.new_key("alice");
     let revokee = login(&engine, &host, &key);
     let k = revokee.path();
-    engine.forget(k, &all);
-    run(engine.docker(k).args(["pull", &private]));
+    engine.forget(&all);
+    run(engine.docker_as(k).args(["pull", &private]));
     world.revoke("alice", &key);
-    engine.forget(k, &all);
-    let refused = run_fails(engine.docker(k).args(["pull", &private]));
+    engine.forget(&all);
+    let refused = run_fails(engine.docker_as(k).args(["pull", &private]));
     assert!(
         refused.contains("unauthorized") || refused.contains("denied"),
         "{refused}"
@@ -251,7 +174,7 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
     let refused =
         run_fails(
             engine
-                .docker(k)
+                .docker_as(k)
                 .args(["login", &host, "-u", &key.id, "-p", &key.secret]),
         );
     assert!(
@@ -259,6 +182,6 @@ fn docker_login_push_pull_per_role_logout_and_revocation() {
         "{refused}"
     );
 
-    engine.forget(a, &all);
+    engine.forget(&all);
     world.server.assert_no_clear_secrets(&world.secrets);
 }

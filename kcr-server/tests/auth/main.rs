@@ -4,13 +4,16 @@
 //! `kcr-server` binary driven by Docker, skopeo and podman with access keys per role. A missing
 //! peer tool skips its test unless `KCR_REQUIRE_PEERS=1`.
 
+// The real binary as a child process, peer tools, test images, in-process responses.
+#[path = "../support/mod.rs"]
+mod support;
+
 mod api;
 mod app;
 mod docker;
-mod images;
 mod podman;
+mod real_world;
 mod registry;
-mod server;
 mod skopeo;
 mod tokens;
 mod world;

@@ -1,83 +1,12 @@
 //! podman (root, vfs storage in temporary directories) with `--creds` against the real authenticated server: the role matrix, anonymous pulls and revocation.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use crate::images::busybox_rootfs;
-use crate::server::{both, output, require_tool, run, RealWorld};
-
-/// `podman` on private storage under `dir`, no host registries, no stored credentials.
-fn podman(dir: &Path) -> Command {
-    let conf = dir.join("registries.conf");
-    if !conf.exists() {
-        std::fs::write(&conf, "").expect("registries.conf");
-        std::fs::write(
-            dir.join("policy.json"),
-            r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-        )
-        .expect("policy.json");
-        std::fs::write(dir.join("auth.json"), "{}").expect("auth.json");
-    }
-    let mut cmd = Command::new("podman");
-    cmd.env("CONTAINERS_REGISTRIES_CONF", &conf)
-        .env("REGISTRY_AUTH_FILE", dir.join("auth.json"))
-        .env_remove("DOCKER_CONFIG")
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--runroot")
-        .arg(dir.join("runroot"))
-        .args([
-            "--storage-driver",
-            "vfs",
-            "--events-backend",
-            "none",
-            "--cgroup-manager",
-            "cgroupfs",
-        ]);
-    cmd
-}
-
-/// `podman pull|push --tls-verify=false [--creds c] image` (+ digest file for pushes).
-fn transfer(dir: &Path, verb: &str, image: &str, creds: Option<&str>) -> Output {
-    let mut cmd = podman(dir);
-    cmd.args([verb, "--tls-verify=false"])
-        .arg("--signature-policy")
-        .arg(dir.join("policy.json"));
-    if let Some(c) = creds {
-        cmd.args(["--creds", c]);
-    }
-    if verb == "push" {
-        cmd.arg("--digestfile").arg(dir.join("pushed.digest"));
-    }
-    cmd.arg(image);
-    output(&mut cmd)
-}
-
-fn digest_of(dir: &Path, image: &str) -> String {
-    run(podman(dir).args(["image", "inspect", "--format", "{{.Digest}}", image]))
-        .trim()
-        .to_owned()
-}
-
-fn forget(dir: &Path) {
-    let _ = output(podman(dir).args(["rmi", "--all", "--force"]));
-}
-
-#[track_caller]
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", both(o));
-}
-
-#[track_caller]
-fn refused(o: &Output, any_of: &[&str]) -> String {
-    let text = both(o);
-    assert!(!o.status.success(), "must fail: {text}");
-    assert!(
-        any_of.iter().any(|w| text.contains(w)),
-        "expected one of {any_of:?} in: {text}"
-    );
-    text
-}
+use crate::real_world::RealWorld;
+use crate::support::images::busybox_rootfs;
+use crate::support::peers::{
+    ok, podman, podman_forget as forget, podman_image_field, podman_pushed_digest,
+    podman_transfer as transfer, refused, require_tool, run,
+};
+use crate::support::sha256;
 
 #[test]
 fn podman_with_creds_per_role_anonymous_and_revoked() {
@@ -97,17 +26,16 @@ fn podman_with_creds_per_role_anonymous_and_revoked() {
     // Project member: push, remove, pull back the same digest.
     run(podman(dir).arg("import").arg(&rootfs).arg(&private));
     ok(&transfer(dir, "push", &private, Some(&world.alice.creds())));
-    let pushed = std::fs::read_to_string(dir.join("pushed.digest")).expect("digest file");
-    let pushed = pushed.trim().to_owned();
+    let pushed = podman_pushed_digest(dir);
     let (served, body) = world.manifest(&world.alice, "team/private/busybox", "v1");
     assert_eq!(served, pushed);
-    assert_eq!(crate::app::sha256(&body), pushed, "byte for byte");
+    assert_eq!(sha256(&body), pushed, "byte for byte");
     // The member also publishes the image in the public repository.
     run(podman(dir).args(["tag", &private, &public]));
     ok(&transfer(dir, "push", &public, Some(&world.alice.creds())));
     forget(dir);
     ok(&transfer(dir, "pull", &private, Some(&world.alice.creds())));
-    assert_eq!(digest_of(dir, &private), pushed);
+    assert_eq!(podman_image_field(dir, &private, "{{.Digest}}"), pushed);
 
     // Repository viewer: pull works, push is denied.
     forget(dir);
@@ -117,7 +45,7 @@ fn podman_with_creds_per_role_anonymous_and_revoked() {
         &private,
         Some(&world.victor.creds()),
     ));
-    assert_eq!(digest_of(dir, &private), pushed);
+    assert_eq!(podman_image_field(dir, &private, "{{.Digest}}"), pushed);
     run(podman(dir).args(["tag", &private, &private_v2]));
     let text = refused(
         &transfer(dir, "push", &private_v2, Some(&world.victor.creds())),
@@ -130,7 +58,7 @@ fn podman_with_creds_per_role_anonymous_and_revoked() {
     ok(&transfer(dir, "push", &shared, Some(&world.rita.creds())));
     forget(dir);
     ok(&transfer(dir, "pull", &shared, Some(&world.rita.creds())));
-    assert_eq!(digest_of(dir, &shared), pushed);
+    assert_eq!(podman_image_field(dir, &shared, "{{.Digest}}"), pushed);
     refused(
         &transfer(dir, "pull", &private, Some(&world.rita.creds())),
         &["denied", "unauthorized"],
@@ -140,7 +68,7 @@ fn podman_with_creds_per_role_anonymous_and_revoked() {
     // Anonymous: the public repository only.
     forget(dir);
     ok(&transfer(dir, "pull", &public, None));
-    assert_eq!(digest_of(dir, &public), pushed);
+    assert_eq!(podman_image_field(dir, &public, "{{.Digest}}"), pushed);
     refused(
         &transfer(dir, "pull", &private, None),
         &["unauthorized", "authentication required", "denied"],

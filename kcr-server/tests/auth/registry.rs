@@ -3,7 +3,9 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::app::{sha256, Auth, Resp, TestImage};
+use crate::app::{Auth, TestImage};
+use crate::support::in_process::Resp;
+use crate::support::sha256;
 use crate::world::{create_key, World};
 
 const PRIVATE: &str = "team/private/app";
@@ -24,7 +26,7 @@ async fn anonymous_base_request_is_challenged_towards_the_token_endpoint() {
     let world = World::new().await;
     let app = &world.app;
     let r = app.get("/v2/", &Auth::None).await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert_eq!(
         r.header("www-authenticate"),
         Some(r#"Bearer realm="http://127.0.0.1:5000/v2/token",service="kcr""#)
@@ -51,7 +53,7 @@ async fn anonymous_base_request_is_challenged_towards_the_token_endpoint() {
     );
     // Anonymous requests on a private repository name the scope to ask for.
     let r = app.get_manifest(PRIVATE, "v1", &Auth::None).await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert_eq!(
         r.header("www-authenticate"),
         Some(
@@ -61,12 +63,12 @@ async fn anonymous_base_request_is_challenged_towards_the_token_endpoint() {
     // The catalog too needs at least an (anonymous) token.
     app.get("/v2/_catalog", &Auth::None)
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     // A bad access key is challenged the same way.
     let r = app
         .get("/v2/", &Auth::basic(&world.alice.key.id, "bad"))
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(r
         .header("www-authenticate")
         .is_some_and(|h| h.starts_with("Bearer realm=")));
@@ -78,20 +80,20 @@ async fn basic_access_key_auth_works_straight_on_v2() {
     let app = &world.app;
     let image = TestImage::new("basic");
     let alice = world.alice.key();
-    app.get("/v2/", &alice).await.expect(200);
+    app.get("/v2/", &alice).await.assert_status(200);
     app.push_image(PRIVATE, "v1", &alice, &image)
         .await
-        .expect(201);
+        .assert_status(201);
     app.assert_pull(PRIVATE, "v1", &alice, &image).await;
     let tags = app.get(&format!("/v2/{PRIVATE}/tags/list"), &alice).await;
-    tags.expect(200);
+    tags.assert_status(200);
     assert_eq!(tags.json()["tags"], json!(["v1"]));
     // A viewer pulls with Basic too.
     app.assert_pull(PRIVATE, "v1", &world.victor.key(), &image)
         .await;
     // A password is no registry credential.
     let r = app.get_manifest(PRIVATE, "v1", &world.alice.pw()).await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(r.message().contains("access key"), "{}", r.message());
 }
 
@@ -102,7 +104,7 @@ async fn a_revoked_key_stops_working_at_once_for_basic_and_for_its_tokens() {
     let image = TestImage::new("revoke");
     app.push_image(PRIVATE, "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     let second = create_key(app, "alice", &world.alice.password).await;
     let token = app
         .token(&second.auth(), &[&scope(PRIVATE, "pull,push")])
@@ -118,24 +120,24 @@ async fn a_revoked_key_stops_working_at_once_for_basic_and_for_its_tokens() {
         &world.alice.pw(),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     app.get_manifest(PRIVATE, "v1", &second.auth())
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     app.get("/v2/", &second.auth())
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     let r = app
         .get_manifest(PRIVATE, "v1", &Auth::Bearer(token.clone()))
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(r.message().contains("revoked"), "{}", r.message());
     app.push_blob(PRIVATE, &Auth::Bearer(token), b"after revocation")
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     app.token_response(&second.auth(), &[&scope(PRIVATE, "pull")])
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     // The user's other key is untouched.
     app.assert_pull(PRIVATE, "v1", &world.alice.key(), &image)
         .await;
@@ -145,10 +147,10 @@ async fn a_revoked_key_stops_working_at_once_for_basic_and_for_its_tokens() {
         &world.admin.pw(),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     app.get("/v2/", &world.alice.key())
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 }
 
 #[tokio::test]
@@ -162,7 +164,7 @@ async fn pushing_to_a_missing_repository_reveals_nothing_to_those_who_could_not_
     let r = app
         .push_blob(missing, &world.alice.key(), &image.layer)
         .await;
-    r.expect_error(404, "NAME_UNKNOWN");
+    r.assert_error_code(404, "NAME_UNKNOWN");
     let m = r.message();
     assert!(m.contains("missing") && m.contains("team"), "{m}");
     assert!(m.contains("create the repository"), "{m}");
@@ -171,17 +173,14 @@ async fn pushing_to_a_missing_repository_reveals_nothing_to_those_who_could_not_
         "the message says how: {m}"
     );
     let r = app
-        .send(
+        .call(
             Method::POST,
             &format!("/v2/{missing}/blobs/uploads/"),
             &world.alice.key(),
-            &[],
-            None,
-            Vec::new(),
             None,
         )
         .await;
-    r.expect_error(404, "NAME_UNKNOWN");
+    r.assert_error_code(404, "NAME_UNKNOWN");
     assert!(
         r.message().contains("/api/v1/projects/team/repositories"),
         "{}",
@@ -190,7 +189,7 @@ async fn pushing_to_a_missing_repository_reveals_nothing_to_those_who_could_not_
     let r = app
         .put_manifest(missing, "v1", &world.alice.key(), &image)
         .await;
-    r.expect_error(404, "NAME_UNKNOWN");
+    r.assert_error_code(404, "NAME_UNKNOWN");
     assert!(
         r.message().contains("create the repository"),
         "{}",
@@ -202,7 +201,7 @@ async fn pushing_to_a_missing_repository_reveals_nothing_to_those_who_could_not_
         .await;
     app.push_blob(missing, &Auth::Bearer(t), &image.layer)
         .await
-        .expect_error(404, "NAME_UNKNOWN");
+        .assert_error_code(404, "NAME_UNKNOWN");
 
     // Anyone else gets the same answer for an existing private repository, a missing one, and a
     // missing project.
@@ -219,20 +218,17 @@ async fn pushing_to_a_missing_repository_reveals_nothing_to_those_who_could_not_
         for name in targets {
             let blob = app.push_blob(name, &auth, &image.layer).await;
             let start = app
-                .send(
+                .call(
                     Method::POST,
                     &format!("/v2/{name}/blobs/uploads/"),
                     &auth,
-                    &[],
-                    None,
-                    Vec::new(),
                     None,
                 )
                 .await;
             let manifest = app.put_manifest(name, "v1", &auth, &image).await;
             let pull = app.get_manifest(name, "v1", &auth).await;
             for r in [&blob, &start, &manifest, &pull] {
-                r.expect_error(403, "DENIED");
+                r.assert_error_code(403, "DENIED");
             }
             seen.push([
                 refusal(&blob),
@@ -251,13 +247,13 @@ async fn pushing_to_a_missing_repository_reveals_nothing_to_those_who_could_not_
     let mut seen = Vec::new();
     for name in [existing, "vault/missing/app", "team/missing/app"] {
         let r = app.push_blob(name, &Auth::None, &image.layer).await;
-        r.expect_error(401, "UNAUTHORIZED");
+        r.assert_error_code(401, "UNAUTHORIZED");
         let challenge = r
             .header("www-authenticate")
             .expect("challenge")
             .replace(name, "NAME");
         let pull = app.get_manifest(name, "v1", &Auth::None).await;
-        pull.expect_error(401, "UNAUTHORIZED");
+        pull.assert_error_code(401, "UNAUTHORIZED");
         seen.push((refusal(&r), challenge, refusal(&pull)));
     }
     assert!(seen.iter().all(|s| *s == seen[0]), "{seen:#?}");
@@ -298,13 +294,10 @@ async fn a_refused_push_leaves_nothing_behind() {
         );
         // Chunked: session start, then a PATCH and PUT on a guessed session id.
         let start = app
-            .send(
+            .call(
                 Method::POST,
                 &format!("/v2/{name}/blobs/uploads/"),
                 auth,
-                &[],
-                None,
-                Vec::new(),
                 None,
             )
             .await;
@@ -401,43 +394,40 @@ async fn cancelling_ones_own_upload_needs_push_not_delete() {
     let app = &world.app;
     let rita = world.rita.key();
     let start = app
-        .send(
+        .call(
             Method::POST,
             &format!("/v2/{SHARED}/blobs/uploads/"),
             &rita,
-            &[],
-            None,
-            Vec::new(),
             None,
         )
         .await;
-    start.expect(202);
+    start.assert_status(202);
     let location = start.header("location").expect("location").to_owned();
     assert_eq!(app.upload_sessions().await, 1);
     // Someone who may not push cannot touch it.
     app.delete(&location, &world.victor.key())
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.delete(&location, &Auth::None)
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     assert_eq!(app.upload_sessions().await, 1);
-    app.delete(&location, &rita).await.expect(204);
+    app.delete(&location, &rita).await.assert_status(204);
     assert_eq!(app.upload_sessions().await, 0);
     // Deleting content does need delete.
     let image = TestImage::new("rita");
     app.push_image(SHARED, "v1", &rita, &image)
         .await
-        .expect(201);
+        .assert_status(201);
     app.delete(&format!("/v2/{SHARED}/manifests/{}", image.digest()), &rita)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.delete(
         &format!("/v2/{SHARED}/manifests/{}", image.digest()),
         &world.alice.key(),
     )
     .await
-    .expect(202);
+    .assert_status(202);
 }
 
 #[tokio::test]
@@ -447,40 +437,34 @@ async fn cross_repository_mount_from_a_repository_the_caller_cannot_pull_falls_b
     let image = TestImage::new("mount");
     app.push_image(PRIVATE, "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     let digest = sha256(&image.layer);
     let mount = |from: &str, auth: Auth| {
         let uri = format!("/v2/{SHARED}/blobs/uploads/?mount={digest}&from={from}");
-        async move {
-            app.send(Method::POST, &uri, &auth, &[], None, Vec::new(), None)
-                .await
-        }
+        async move { app.call(Method::POST, &uri, &auth, None).await }
     };
 
     // rita may push to shared but not pull from private: an upload session, as if the blob or
     // the source did not exist.
     let refused = mount(PRIVATE, world.rita.key()).await;
-    refused.expect(202);
+    refused.assert_status(202);
     assert!(refused
         .header("location")
         .is_some_and(|l| l.starts_with(&format!("/v2/{SHARED}/blobs/uploads/"))));
     assert!(refused.header("docker-content-digest").is_none());
     let absent_source = mount("vault/secrets/app", world.rita.key()).await;
-    absent_source.expect(202);
+    absent_source.assert_status(202);
     let absent_repo = mount("team/nothing/app", world.rita.key()).await;
-    absent_repo.expect(202);
+    absent_repo.assert_status(202);
     let head = app
-        .send(
+        .call(
             Method::HEAD,
             &format!("/v2/{SHARED}/blobs/{digest}"),
             &world.rita.key(),
-            &[],
-            None,
-            Vec::new(),
             None,
         )
         .await;
-    head.expect(404);
+    head.assert_status(404);
 
     // Through tokens as docker asks (push on the target, pull on the source): the same.
     let t = app
@@ -489,11 +473,11 @@ async fn cross_repository_mount_from_a_repository_the_caller_cannot_pull_falls_b
             &[&scope(SHARED, "pull,push"), &scope(PRIVATE, "pull")],
         )
         .await;
-    mount(PRIVATE, Auth::Bearer(t)).await.expect(202);
+    mount(PRIVATE, Auth::Bearer(t)).await.assert_status(202);
 
     // alice may pull the source: mounted.
     let done = mount(PRIVATE, world.alice.key()).await;
-    done.expect(201);
+    done.assert_status(201);
     assert_eq!(done.header("docker-content-digest"), Some(digest.as_str()));
     // A mount from a public repository works for rita.
     app.push_image(
@@ -503,20 +487,12 @@ async fn cross_repository_mount_from_a_repository_the_caller_cannot_pull_falls_b
         &TestImage::new("public-mount"),
     )
     .await
-    .expect(201);
+    .assert_status(201);
     let public_layer = sha256(&TestImage::new("public-mount").layer);
     let uri = format!("/v2/{SHARED}/blobs/uploads/?mount={public_layer}&from={PUBLIC}");
-    app.send(
-        Method::POST,
-        &uri,
-        &world.rita.key(),
-        &[],
-        None,
-        Vec::new(),
-        None,
-    )
-    .await
-    .expect(201);
+    app.call(Method::POST, &uri, &world.rita.key(), None)
+        .await
+        .assert_status(201);
 }
 
 #[tokio::test]
@@ -527,11 +503,11 @@ async fn the_catalog_lists_only_what_the_caller_may_pull() {
     for name in [PRIVATE, PUBLIC, SHARED, "vault/secrets/app"] {
         app.push_image(name, "v1", &world.admin.key(), &image)
             .await
-            .expect(201);
+            .assert_status(201);
     }
     let catalog = |auth: Auth| async move {
         let r = app.get("/v2/_catalog", &auth).await;
-        r.expect(200);
+        r.assert_status(200);
         let mut names: Vec<String> = r.json()["repositories"]
             .as_array()
             .into_iter()
@@ -556,7 +532,7 @@ async fn the_catalog_lists_only_what_the_caller_may_pull() {
     assert_eq!(catalog(Auth::Bearer(victor)).await, [PRIVATE, PUBLIC]);
     // Pagination counts only visible names.
     let r = app.get("/v2/_catalog?n=1", &world.victor.key()).await;
-    r.expect(200);
+    r.assert_status(200);
     assert_eq!(r.json()["repositories"].as_array().map(Vec::len), Some(1));
 }
 
@@ -569,21 +545,21 @@ async fn a_repository_member_outside_the_project_uses_access_keys_only() {
     // Push and pull with an access key, Basic and token.
     app.push_image(SHARED, "v1", &rita, &image)
         .await
-        .expect(201);
+        .assert_status(201);
     app.assert_pull(SHARED, "v1", &rita, &image).await;
     let t = app.token(&rita, &[&scope(SHARED, "pull,push")]).await;
     app.push_image(SHARED, "v2", &Auth::Bearer(t.clone()), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     app.assert_pull(SHARED, "v2", &Auth::Bearer(t), &image)
         .await;
     // Only that repository.
     app.push_image(PRIVATE, "v1", &rita, &image)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.get_manifest(PRIVATE, "v1", &rita)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
 
     // The management API with a password on that project is refused with a clear message.
     let expected = "repository roles can be used only with access credentials from CLI tools";
@@ -594,7 +570,7 @@ async fn a_repository_member_outside_the_project_uses_access_keys_only() {
         "/api/v1/projects/team/members",
     ] {
         let r = app.get(uri, &world.rita.pw()).await;
-        r.expect_error(403, "DENIED");
+        r.assert_error_code(403, "DENIED");
         assert!(r.message().contains(expected), "{uri}: {}", r.message());
     }
     let r = app
@@ -604,13 +580,13 @@ async fn a_repository_member_outside_the_project_uses_access_keys_only() {
             json!({ "name": "rogue" }),
         )
         .await;
-    r.expect_error(403, "DENIED");
+    r.assert_error_code(403, "DENIED");
     assert!(r.message().contains(expected), "{}", r.message());
     // Listing repositories with a password shows only the public one.
     let r = app
         .get("/api/v1/projects/team/repositories", &world.rita.pw())
         .await;
-    r.expect(200);
+    r.assert_status(200);
     let listed: Vec<String> = r
         .json()
         .as_array()
@@ -620,11 +596,13 @@ async fn a_repository_member_outside_the_project_uses_access_keys_only() {
         .collect();
     assert_eq!(listed, ["public"], "only what anyone may pull");
     // Their own account is theirs to manage with the password.
-    app.get("/api/v1/me", &world.rita.pw()).await.expect(200);
+    app.get("/api/v1/me", &world.rita.pw())
+        .await
+        .assert_status(200);
     // With an access key, the API shows the repository they may pull.
     app.get("/api/v1/projects/team/repositories/shared", &rita)
         .await
-        .expect(200);
+        .assert_status(200);
     // A repository viewer is in the same situation.
     let r = app
         .get(
@@ -632,7 +610,7 @@ async fn a_repository_member_outside_the_project_uses_access_keys_only() {
             &world.victor.pw(),
         )
         .await;
-    r.expect_error(403, "DENIED");
+    r.assert_error_code(403, "DENIED");
     assert!(r.message().contains(expected), "{}", r.message());
 }
 
@@ -643,7 +621,7 @@ async fn a_public_repository_is_pulled_by_anyone_and_pushed_by_members_only() {
     let image = TestImage::new("public");
     app.push_image(PUBLIC, "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     // Anonymous pull with no token at all, and with an anonymous token.
     app.assert_pull(PUBLIC, "v1", &Auth::None, &image).await;
     let t = app.token(&Auth::None, &[&scope(PUBLIC, "pull")]).await;
@@ -652,7 +630,7 @@ async fn a_public_repository_is_pulled_by_anyone_and_pushed_by_members_only() {
     let tags = app
         .get(&format!("/v2/{PUBLIC}/tags/list"), &Auth::None)
         .await;
-    tags.expect(200);
+    tags.assert_status(200);
     assert_eq!(tags.json()["tags"], json!(["v1"]));
     // Any user may pull.
     for u in [&world.nora, &world.olga, &world.victor, &world.rita] {
@@ -661,31 +639,31 @@ async fn a_public_repository_is_pulled_by_anyone_and_pushed_by_members_only() {
     // Pushing and deleting still need a role.
     let other = TestImage::new("intruder");
     let r = app.push_image(PUBLIC, "v2", &Auth::None, &other).await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(r
         .header("www-authenticate")
         .is_some_and(|h| h.contains("pull,push")));
     app.push_image(PUBLIC, "v2", &world.nora.key(), &other)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.push_image(PUBLIC, "v2", &world.victor.key(), &other)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.put_manifest(PUBLIC, "v1", &world.nora.key(), &image)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.delete(
         &format!("/v2/{PUBLIC}/manifests/{}", image.digest()),
         &Auth::None,
     )
     .await
-    .expect_error(401, "UNAUTHORIZED");
+    .assert_error_code(401, "UNAUTHORIZED");
     app.delete(
         &format!("/v2/{PUBLIC}/manifests/{}", image.digest()),
         &world.nora.key(),
     )
     .await
-    .expect_error(403, "DENIED");
+    .assert_error_code(403, "DENIED");
     // Making it private closes it at once.
     app.call(
         Method::PATCH,
@@ -694,13 +672,13 @@ async fn a_public_repository_is_pulled_by_anyone_and_pushed_by_members_only() {
         Some(json!({ "visibility": "private" })),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     app.get_manifest(PUBLIC, "v1", &Auth::None)
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     app.get_manifest(PUBLIC, "v1", &world.nora.key())
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
 }
 
 #[tokio::test]
@@ -712,19 +690,19 @@ async fn users_of_another_organization_get_no_more_than_public_pull() {
     for name in [PRIVATE, PUBLIC] {
         app.push_image(name, "v1", &world.alice.key(), &image)
             .await
-            .expect(201);
+            .assert_status(201);
     }
-    app.get("/v2/", &olga).await.expect(200);
+    app.get("/v2/", &olga).await.assert_status(200);
     app.assert_pull(PUBLIC, "v1", &olga, &image).await;
     app.get_manifest(PRIVATE, "v1", &olga)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.push_image(PUBLIC, "v2", &olga, &image)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.push_image(PRIVATE, "v2", &olga, &image)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     let t = app
         .token(&olga, &[&scope(PUBLIC, "*"), &scope(PRIVATE, "*")])
         .await;
@@ -738,42 +716,42 @@ async fn users_of_another_organization_get_no_more_than_public_pull() {
             json!({ "role": "admin" }),
         )
         .await;
-    r.expect_error(400, "INVALID_REQUEST");
+    r.assert_error_code(400, "INVALID_REQUEST");
     app.put(
         "/api/v1/projects/team/repositories/private/permissions/olga",
         &world.admin.pw(),
         json!({ "role": "viewer" }),
     )
     .await
-    .expect_error(400, "INVALID_REQUEST");
+    .assert_error_code(400, "INVALID_REQUEST");
     app.get_manifest(PRIVATE, "v1", &olga)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     // The management API shows them nothing of the project.
     let projects = app.get("/api/v1/projects", &world.olga.pw()).await;
-    projects.expect(200);
+    projects.assert_status(200);
     assert_eq!(projects.json(), json!([]));
     app.get("/api/v1/projects/team", &world.olga.pw())
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.post(
         "/api/v1/projects/team/repositories",
         &world.olga.pw(),
         json!({ "name": "x" }),
     )
     .await
-    .expect_error(403, "DENIED");
+    .assert_error_code(403, "DENIED");
     // Nor may they create users or organizations.
     app.post("/api/v1/orgs", &world.olga.pw(), json!({ "id": "third" }))
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     app.post(
         "/api/v1/orgs/default/users",
         &world.olga.pw(),
         json!({ "name": "spy", "password": "spy-password-123" }),
     )
     .await
-    .expect_error(403, "DENIED");
+    .assert_error_code(403, "DENIED");
 }
 
 #[tokio::test]
@@ -783,7 +761,7 @@ async fn taking_a_role_away_takes_effect_at_once_even_for_issued_tokens() {
     let image = TestImage::new("roles");
     app.push_image(PRIVATE, "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     let victor = app
         .token(&world.victor.key(), &[&scope(PRIVATE, "pull")])
         .await;
@@ -794,28 +772,28 @@ async fn taking_a_role_away_takes_effect_at_once_even_for_issued_tokens() {
         .await;
     app.push_image(PRIVATE, "v2", &Auth::Bearer(alice.clone()), &image)
         .await
-        .expect(201);
+        .assert_status(201);
 
     app.delete(
         "/api/v1/projects/team/repositories/private/permissions/victor",
         &world.admin.pw(),
     )
     .await
-    .expect(200);
+    .assert_status(200);
     app.delete("/api/v1/projects/team/members/alice", &world.admin.pw())
         .await
-        .expect(200);
+        .assert_status(200);
     for (token, basic) in [(&victor, world.victor.key()), (&alice, world.alice.key())] {
         app.get_manifest(PRIVATE, "v1", &Auth::Bearer(token.clone()))
             .await
-            .expect_error(403, "DENIED");
+            .assert_error_code(403, "DENIED");
         app.get_manifest(PRIVATE, "v1", &basic)
             .await
-            .expect_error(403, "DENIED");
+            .assert_error_code(403, "DENIED");
     }
     app.push_image(PRIVATE, "v3", &Auth::Bearer(alice), &image)
         .await
-        .expect_error(403, "DENIED");
+        .assert_error_code(403, "DENIED");
     // A new token grants nothing any more.
     let t = app
         .token(&world.alice.key(), &[&scope(PRIVATE, "pull,push")])

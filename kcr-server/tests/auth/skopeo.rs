@@ -1,33 +1,15 @@
 //! skopeo with `--creds`/`--src-creds`/`--dest-creds` against the real authenticated server: the role matrix, anonymous pulls and revocation, byte for byte.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use crate::images::{assert_same_blobs, layout_digest, oci_layout};
-use crate::server::{require_tool, run, run_fails, RealWorld};
-
-/// `skopeo` with no host registries or credentials configuration.
-fn skopeo(scratch: &Path) -> Command {
-    let conf = scratch.join("registries.conf");
-    if !conf.exists() {
-        std::fs::write(&conf, "").expect("registries.conf");
-        std::fs::write(scratch.join("auth.json"), "{}").expect("auth.json");
-    }
-    let mut cmd = Command::new("skopeo");
-    cmd.env("CONTAINERS_REGISTRIES_CONF", &conf)
-        .env("REGISTRY_AUTH_FILE", scratch.join("auth.json"))
-        .env_remove("DOCKER_CONFIG")
-        .arg("--insecure-policy");
-    cmd
-}
+use crate::real_world::RealWorld;
+use crate::support::images::{assert_same_blobs, layout_digest, PlatformImage};
+use crate::support::peers::{ok, output, refused, require_tool, run, run_fails, skopeo};
+use crate::support::sha256;
 
 /// `skopeo copy` from the registry into a new layout `dir/out-<n>`, with optional creds.
-fn copy_out(
-    scratch: &Path,
-    remote: &str,
-    creds: Option<&str>,
-    out: &str,
-) -> (std::process::Output, std::path::PathBuf) {
+fn copy_out(scratch: &Path, remote: &str, creds: Option<&str>, out: &str) -> (Output, PathBuf) {
     let dest = scratch.join(out);
     let mut cmd = skopeo(scratch);
     cmd.args(["copy", "--src-tls-verify=false"]);
@@ -36,32 +18,16 @@ fn copy_out(
         None => cmd.arg("--src-no-creds"),
     };
     cmd.arg(remote).arg(format!("oci:{}:v1", dest.display()));
-    (crate::server::output(&mut cmd), dest)
+    (output(&mut cmd), dest)
 }
 
-fn copy_in(scratch: &Path, layout: &Path, remote: &str, creds: &str) -> std::process::Output {
-    crate::server::output(
+fn copy_in(scratch: &Path, layout: &Path, remote: &str, creds: &str) -> Output {
+    output(
         skopeo(scratch)
             .args(["copy", "--dest-tls-verify=false", "--dest-creds", creds])
             .arg(format!("oci:{}:v1", layout.display()))
             .arg(remote),
     )
-}
-
-#[track_caller]
-fn ok(o: &std::process::Output) {
-    assert!(o.status.success(), "{}", crate::server::both(o));
-}
-
-#[track_caller]
-fn refused(o: &std::process::Output, any_of: &[&str]) -> String {
-    let text = crate::server::both(o);
-    assert!(!o.status.success(), "must fail: {text}");
-    assert!(
-        any_of.iter().any(|w| text.contains(w)),
-        "expected one of {any_of:?} in: {text}"
-    );
-    text
 }
 
 #[test]
@@ -73,7 +39,9 @@ fn skopeo_with_creds_per_role_anonymous_and_revoked() {
     let host = world.server.host();
     let dir = tempfile::tempdir().expect("tempdir");
     let scratch = dir.path();
-    let (layout, digest) = oci_layout(scratch, "src", "skopeo");
+    let image = PlatformImage::new("linux", "amd64", 1, 70);
+    let layout = image.write_layout(scratch, "v1");
+    let digest = image.manifest.digest.clone();
     let private = format!("docker://{host}/team/private/img:v1");
     let private_v2 = format!("docker://{host}/team/private/img:v2");
     let shared = format!("docker://{host}/team/shared/img:v1");
@@ -97,7 +65,7 @@ fn skopeo_with_creds_per_role_anonymous_and_revoked() {
         &world.alice.creds(),
         &private,
     ]));
-    assert_eq!(crate::app::sha256(raw.as_bytes()), digest);
+    assert_eq!(sha256(raw.as_bytes()), digest);
 
     // Repository viewer: pulls, cannot push.
     let (o, out) = copy_out(scratch, &private, Some(&world.victor.creds()), "out-victor");
@@ -135,7 +103,7 @@ fn skopeo_with_creds_per_role_anonymous_and_revoked() {
     assert_same_blobs(&layout, &out);
     let (o, _) = copy_out(scratch, &private, None, "out-anonymous-private");
     refused(&o, &["unauthorized", "authentication required", "denied"]);
-    let anonymous_push = crate::server::output(
+    let anonymous_push = output(
         skopeo(scratch)
             .args(["copy", "--dest-tls-verify=false", "--dest-no-creds"])
             .arg(format!("oci:{}:v1", layout.display()))

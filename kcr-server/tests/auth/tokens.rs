@@ -32,7 +32,7 @@ async fn token_responses_follow_the_docker_token_spec() {
         .app
         .token_response(&world.alice.key(), &[&scope(PRIVATE, "pull,push")])
         .await;
-    r.expect(200);
+    r.assert_status(200);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let body = r.json();
     assert_eq!(body["token"], body["access_token"], "{body}");
@@ -62,7 +62,7 @@ async fn anonymous_token_for_a_public_repository_grants_pull_only() {
     let image = TestImage::new("public");
     app.push_image(PUBLIC, "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
 
     let t = app.token(&Auth::None, &[&scope(PUBLIC, "pull,push")]).await;
     assert_eq!(granted(&t, PUBLIC), ["pull"]);
@@ -72,7 +72,7 @@ async fn anonymous_token_for_a_public_repository_grants_pull_only() {
     let push = app
         .push_blob(PUBLIC, &Auth::Bearer(t.clone()), b"anonymous layer")
         .await;
-    push.expect_error(401, "UNAUTHORIZED");
+    push.assert_error_code(401, "UNAUTHORIZED");
 
     // Nothing for a private repository, nor for `*`.
     let t = app
@@ -85,7 +85,7 @@ async fn anonymous_token_for_a_public_repository_grants_pull_only() {
     assert_eq!(granted(&t, PUBLIC), ["pull"]);
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(t))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 }
 
 #[tokio::test]
@@ -176,7 +176,7 @@ async fn invalid_credentials_on_the_token_endpoint_are_401() {
         Auth::basic(&world.alice.key.id, &world.victor.key.secret),
     ] {
         let r = app.token_response(&auth, &[&s]).await;
-        r.expect_error(401, "UNAUTHORIZED");
+        r.assert_error_code(401, "UNAUTHORIZED");
         assert!(
             r.header("www-authenticate")
                 .is_some_and(|h| h.starts_with("Basic")),
@@ -195,12 +195,12 @@ async fn invalid_credentials_on_the_token_endpoint_are_401() {
             None,
         )
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     // A token is not a credential for getting tokens.
     let t = app.token(&world.alice.key(), &[&s]).await;
     app.token_response(&Auth::Bearer(t), &[&s])
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 }
 
 #[tokio::test]
@@ -210,7 +210,7 @@ async fn a_password_on_the_token_endpoint_is_refused_with_advice_to_use_an_acces
         .app
         .token_response(&world.alice.pw(), &[&scope(PRIVATE, "pull,push")])
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     let m = r.message();
     assert!(m.contains("access key"), "{m}");
     assert!(m.contains("not a user password"), "{m}");
@@ -219,7 +219,7 @@ async fn a_password_on_the_token_endpoint_is_refused_with_advice_to_use_an_acces
         .app
         .token_response(&world.admin.pw(), &[&scope(PRIVATE, "pull")])
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 }
 
 fn forge(secret: &[u8], kid: &str, exp: u64, access: Vec<ResourceActions>) -> String {
@@ -255,21 +255,21 @@ async fn expired_tampered_and_foreign_tokens_are_401() {
     let image = TestImage::new("tokens");
     app.push_image(PRIVATE, "v1", &world.alice.key(), &image)
         .await
-        .expect(201);
+        .assert_status(201);
     let kid = &world.alice.key.id;
 
     // A well-signed token that is still valid works: the forging helper is right.
     let good = forge(&TOKEN_SECRET, kid, now() + 60, full_access(PRIVATE));
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(good))
         .await
-        .expect(200);
+        .assert_status(200);
 
     // Expired a minute ago (beyond any leeway).
     let expired = forge(&TOKEN_SECRET, kid, now() - 60, full_access(PRIVATE));
     let r = app
         .get_manifest(PRIVATE, "v1", &Auth::Bearer(expired))
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(r
         .header("www-authenticate")
         .is_some_and(|h| h.starts_with("Bearer realm=")));
@@ -278,7 +278,7 @@ async fn expired_tampered_and_foreign_tokens_are_401() {
     let foreign = forge(&[1u8; 32], kid, now() + 60, full_access(PRIVATE));
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(foreign))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 
     // A real token for victor (pull) whose payload is rewritten to grant push, keeping the
     // signature.
@@ -295,21 +295,21 @@ async fn expired_tampered_and_foreign_tokens_are_401() {
     let tampered = format!("{}.{}.{}", parts[0], payload, parts[2]);
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(tampered.clone()))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     app.push_blob(PRIVATE, &Auth::Bearer(tampered), b"x")
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     // `alg: none`.
     let header =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let unsigned = format!("{header}.{payload}.");
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(unsigned))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     // Garbage.
     app.get("/v2/", &Auth::Bearer("not.a.token".into()))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
     // The untouched real token still works for what it grants.
     app.assert_pull(PRIVATE, "v1", &Auth::Bearer(real), &image)
         .await;
@@ -326,17 +326,19 @@ async fn tokens_expire_after_their_ttl() {
     let r = app
         .token_response(&world.alice.key(), &[&scope(PRIVATE, "pull")])
         .await;
-    r.expect(200);
+    r.assert_status(200);
     assert_eq!(r.json()["expires_in"], 1);
     let t = r.json()["token"].as_str().expect("token").to_owned();
-    app.get("/v2/", &Auth::Bearer(t.clone())).await.expect(200);
+    app.get("/v2/", &Auth::Bearer(t.clone()))
+        .await
+        .assert_status(200);
     // The verifier allows a few seconds of clock skew; wait past it.
     let exp = claims(&t)["exp"].as_u64().expect("exp");
     while now() <= exp + 6 {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let r = app.get("/v2/", &Auth::Bearer(t)).await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(r.message().contains("expired"), "{}", r.message());
 }
 
@@ -349,20 +351,20 @@ async fn a_token_for_one_repository_does_not_open_another() {
     for name in [PRIVATE, other] {
         app.push_image(name, "v1", &world.alice.key(), &image)
             .await
-            .expect(201);
+            .assert_status(201);
     }
     let pull_a = app
         .token(&world.alice.key(), &[&scope(PRIVATE, "pull")])
         .await;
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(pull_a.clone()))
         .await
-        .expect(200);
+        .assert_status(200);
 
     // Allowed by role, not by the token: 401 with the scope to ask for.
     let r = app
         .get_manifest(other, "v1", &Auth::Bearer(pull_a.clone()))
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert_eq!(
         r.header("www-authenticate"),
         Some(
@@ -373,7 +375,7 @@ async fn a_token_for_one_repository_does_not_open_another() {
     let r = app
         .push_blob(PRIVATE, &Auth::Bearer(pull_a), b"layer")
         .await;
-    r.expect_error(401, "UNAUTHORIZED");
+    r.assert_error_code(401, "UNAUTHORIZED");
     assert!(
         r.header("www-authenticate")
             .is_some_and(|h| h.ends_with(r#"scope="repository:team/private/app:pull,push""#)),
@@ -387,11 +389,11 @@ async fn a_token_for_one_repository_does_not_open_another() {
         .await;
     app.get_manifest(PRIVATE, "v1", &Auth::Bearer(victor.clone()))
         .await
-        .expect(200);
+        .assert_status(200);
     let r = app
         .get_manifest("team/shared/app", "v1", &Auth::Bearer(victor.clone()))
         .await;
-    r.expect_error(403, "DENIED");
+    r.assert_error_code(403, "DENIED");
     let r2 = app
         .get_manifest("team/shared/app", "v1", &world.victor.key())
         .await;
@@ -399,5 +401,5 @@ async fn a_token_for_one_repository_does_not_open_another() {
     // Tokens are not accepted by the management API.
     app.get("/api/v1/me", &Auth::Bearer(victor))
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .assert_error_code(401, "UNAUTHORIZED");
 }

@@ -77,7 +77,7 @@ pub async fn create_key(app: &App, name: &str, password: &str) -> Key {
             json!({ "description": format!("key of {name}") }),
         )
         .await;
-    r.expect(201);
+    r.assert_status(201);
     let v = r.json();
     Key {
         id: v["id"].as_str().expect("id").to_owned(),
@@ -93,7 +93,7 @@ async fn create_user(app: &App, admin: &Auth, org: &str, name: &str) -> (String,
         json!({ "name": name, "password": password }),
     )
     .await
-    .expect(201);
+    .assert_status(201);
     (name.to_owned(), password)
 }
 
@@ -109,7 +109,7 @@ impl World {
         for project in ["team", "vault"] {
             app.post("/api/v1/projects", &admin, json!({ "id": project }))
                 .await
-                .expect(201);
+                .assert_status(201);
         }
         for (project, repo, visibility) in [
             ("team", "private", "private"),
@@ -124,12 +124,12 @@ impl World {
                     json!({ "name": repo, "visibility": visibility }),
                 )
                 .await;
-            r.expect(201);
+            r.assert_status(201);
             assert_eq!(r.json()["visibility"], visibility);
         }
         app.post("/api/v1/orgs", &admin, json!({ "id": "other" }))
             .await
-            .expect(201);
+            .assert_status(201);
         let mut users = Vec::new();
         for (org, name) in [
             ("default", "alice"),
@@ -146,21 +146,21 @@ impl World {
             json!({ "role": "member" }),
         )
         .await
-        .expect(200);
+        .assert_status(200);
         app.put(
             "/api/v1/projects/team/repositories/private/permissions/victor",
             &admin,
             json!({ "role": "viewer" }),
         )
         .await
-        .expect(200);
+        .assert_status(200);
         app.put(
             "/api/v1/projects/team/repositories/shared/permissions/rita",
             &admin,
             json!({ "role": "member" }),
         )
         .await
-        .expect(200);
+        .assert_status(200);
         let mut done = Vec::new();
         users.insert(0, ("admin".to_owned(), ADMIN_PASSWORD.to_owned()));
         for (name, password) in users {

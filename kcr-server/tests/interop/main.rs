@@ -7,12 +7,12 @@
 // bodies may (clippy.toml allows it there, but not in helpers outside `#[test]` functions).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The real binary as a child process (kill -9, restart), HTTP clients, peer tools, test images.
+#[path = "../support/mod.rs"]
+mod support;
+
 // Docker engine and CLI: import, push, rmi, pull and run a busybox image; digests agree.
 mod docker;
-// Test images: tarballs, busybox rootfs, a umoci multi-layer layout, a multi-arch index layout.
-mod fixtures;
-// The real binary as a child process (kill -9, restart), HTTP clients, peer tools.
-mod harness;
 // Peak RSS of the server stays under 100 MiB while a 1 GiB blob goes in and out.
 mod memory;
 // The oci-client crate: image push/pull, multi-platform index, referrers of an artifact.

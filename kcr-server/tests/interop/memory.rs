@@ -9,8 +9,9 @@ use reqwest::header::{LOCATION, RANGE};
 use reqwest::StatusCode;
 use sha2::{Digest as _, Sha256};
 
-use crate::fixtures::Bytes64;
-use crate::harness::{client, with_query, KcrServer};
+use crate::support::http::{client, with_query};
+use crate::support::images::Bytes64;
+use crate::support::server_process::KcrServer;
 
 const SIZE: u64 = 1 << 30;
 const PIECE: usize = 1 << 20;
@@ -37,7 +38,7 @@ fn generated(
 
 #[tokio::test]
 async fn one_gib_blob_streams_in_bounded_memory() {
-    let server = KcrServer::start();
+    let server = KcrServer::start_open();
     let started = client()
         .post(server.url("/v2/p/r/huge/blobs/uploads/"))
         .send()
@@ -71,7 +72,8 @@ async fn one_gib_blob_streams_in_bounded_memory() {
     let done = client()
         .put(with_query(
             &server.location_url(&location),
-            &format!("digest={digest}"),
+            "digest",
+            &digest,
         ))
         .send()
         .await

@@ -11,8 +11,9 @@ use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use serde_json::json;
 
-use crate::fixtures::{media, sha256, tarball, Bytes64, TarEntry};
-use crate::harness::KcrServer;
+use crate::support::images::{media, tarball, Bytes64, TarEntry};
+use crate::support::server_process::KcrServer;
+use crate::support::sha256;
 
 const ARTIFACT_TYPE: &str = "application/vnd.kcr.test.sbom+json";
 const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
@@ -71,7 +72,7 @@ fn url_digest(url: &str) -> &str {
 
 #[tokio::test]
 async fn push_and_pull_image() {
-    let server = KcrServer::start();
+    let server = KcrServer::start_open();
     let client = client();
     let auth = RegistryAuth::Anonymous;
     let image_ref = reference(&server, "p/r/app", "v1");
@@ -110,7 +111,7 @@ async fn push_and_pull_image() {
 
 #[tokio::test]
 async fn push_multi_platform_index() {
-    let server = KcrServer::start();
+    let server = KcrServer::start_open();
     let client = client();
     let auth = RegistryAuth::Anonymous;
     let mut entries = Vec::new();
@@ -201,7 +202,7 @@ async fn push_multi_platform_index() {
 
 #[tokio::test]
 async fn artifact_with_subject_is_listed_as_referrer() {
-    let server = KcrServer::start();
+    let server = KcrServer::start_open();
     let client = client();
     let auth = RegistryAuth::Anonymous;
     let subject_ref = reference(&server, "p/r/signed", "v1");

@@ -4,8 +4,10 @@
 use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::StatusCode;
 
-use crate::fixtures::{media, sha256, Blob, Bytes64};
-use crate::harness::{client, with_query, KcrServer};
+use crate::support::http::{client, with_query};
+use crate::support::images::{media, Blob, Bytes64, PlatformImage};
+use crate::support::server_process::KcrServer;
+use crate::support::sha256;
 
 const CHUNK: usize = 512 * 1024;
 const CHUNKS: usize = 8;
@@ -36,7 +38,7 @@ async fn patch(server: &KcrServer, location: &str, data: &[u8], i: usize) -> Str
 
 #[tokio::test]
 async fn chunked_upload_resumes_after_kill_9() {
-    let mut server = KcrServer::start();
+    let mut server = KcrServer::start_open();
     let data = Bytes64::new(5).take(CHUNK * CHUNKS);
     let digest = sha256(&data);
     let resp = client()
@@ -86,7 +88,8 @@ async fn chunked_upload_resumes_after_kill_9() {
     let done = client()
         .put(with_query(
             &server.location_url(&location),
-            &format!("digest={digest}"),
+            "digest",
+            &digest,
         ))
         .send()
         .await
@@ -122,8 +125,8 @@ async fn push_blob(server: &KcrServer, name: &str, blob: &Blob) {
 
 #[tokio::test]
 async fn acknowledged_manifest_survives_kill_9() {
-    let mut server = KcrServer::start();
-    let image = crate::fixtures::PlatformImage::new("linux", "amd64", 2, 60);
+    let mut server = KcrServer::start_open();
+    let image = PlatformImage::new("linux", "amd64", 2, 60);
     for blob in image.layers.iter().chain([&image.config]) {
         push_blob(&server, "p/r/durable", blob).await;
     }

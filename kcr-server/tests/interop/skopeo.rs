@@ -1,25 +1,13 @@
 //! skopeo copies OCI layouts (a multi-layer umoci image, and a multi-arch index with `--all`) into
 //! kcr and back out, byte for byte.
 
-use std::path::Path;
-use std::process::Command;
-
-use crate::fixtures::{layout_blobs, layout_ref, sha256, umoci_layout, MultiArch};
-use crate::harness::{http, require_tool, run, KcrServer};
-
-/// `skopeo` with no signature policy and no host registries configuration.
-fn skopeo(scratch: &Path) -> Command {
-    let conf = scratch.join("registries.conf");
-    if !conf.exists() {
-        std::fs::write(&conf, "").expect("write registries.conf");
-        std::fs::write(scratch.join("auth.json"), "{}").expect("write auth.json");
-    }
-    let mut cmd = Command::new("skopeo");
-    cmd.env("CONTAINERS_REGISTRIES_CONF", &conf)
-        .env("REGISTRY_AUTH_FILE", scratch.join("auth.json"))
-        .arg("--insecure-policy");
-    cmd
-}
+use crate::support::http::http;
+use crate::support::images::{
+    assert_same_blobs, layout_blobs, layout_ref, umoci_layout, MultiArch,
+};
+use crate::support::peers::{require_tool, run, skopeo};
+use crate::support::server_process::KcrServer;
+use crate::support::sha256;
 
 /// The digest kcr reports for a manifest (`HEAD`, `Docker-Content-Digest`).
 fn head_digest(server: &KcrServer, name: &str, reference: &str) -> String {
@@ -30,6 +18,7 @@ fn head_digest(server: &KcrServer, name: &str, reference: &str) -> String {
         "HEAD",
         &format!("/v2/{name}/manifests/{reference}"),
         &[("Accept", accept)],
+        &[],
     )
     .expect("HEAD manifest");
     assert_eq!(r.status, 200, "HEAD {name}:{reference}");
@@ -43,7 +32,7 @@ fn copy_multi_layer_layout_in_and_out() {
     if !require_tool("skopeo") || !require_tool("umoci") || !require_tool("busybox") {
         return;
     }
-    let server = KcrServer::start();
+    let server = KcrServer::start_open();
     let scratch = tempfile::tempdir().expect("tempdir");
     let layout = umoci_layout(scratch.path());
     let source = layout_ref(&layout, "v1");
@@ -80,13 +69,7 @@ fn copy_multi_layer_layout_in_and_out() {
         source["digest"],
         "manifest digest"
     );
-    let (sent, got) = (layout_blobs(&layout), layout_blobs(&out));
-    let names = |b: &[(String, Vec<u8>)]| b.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&got), names(&sent), "the same blobs");
-    for ((digest, a), (_, b)) in sent.iter().zip(&got) {
-        assert!(a == b, "{digest} differs after the round trip");
-        assert_eq!(&sha256(b), digest);
-    }
+    assert_same_blobs(&layout, &out);
 
     let raw = run(skopeo(scratch.path()).args(["inspect", "--raw", "--tls-verify=false", &remote]));
     assert_eq!(
@@ -104,7 +87,7 @@ fn copy_all_multi_arch_index_in_and_out() {
     if !require_tool("skopeo") {
         return;
     }
-    let server = KcrServer::start();
+    let server = KcrServer::start_open();
     let scratch = tempfile::tempdir().expect("tempdir");
     let multi = MultiArch::new(40);
     let layout = multi.write_layout(scratch.path(), "multi");

@@ -5,9 +5,11 @@ use kcr_core::{QuotaLimits, RegistryConfig};
 use serde_json::json;
 
 use crate::harness::{
-    index_of, random_bytes, random_image, sha256, with_query, Flavor, TestApp, TestManifest,
-    DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST,
+    index_of, random_bytes, random_image, Flavor, TestApp, TestManifest, DOCKER_MANIFEST,
+    OCI_INDEX, OCI_MANIFEST,
 };
+use crate::support::http::with_query;
+use crate::support::sha256;
 
 const NAME: &str = "acme/errs/img";
 
@@ -52,12 +54,7 @@ async fn malformed_content_range_is_blob_upload_invalid() {
     let app = TestApp::new();
     let location = app.start_upload(NAME).await;
     for bad in ["garbage", "10-5", "a-b", "-"] {
-        let resp = app
-            .request(Method::PATCH, &location)
-            .header("content-range", bad)
-            .body(random_bytes(10))
-            .send()
-            .await;
+        let resp = app.patch_range(&location, bad, random_bytes(10)).await;
         resp.assert_error(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID");
     }
     // Nothing was written by the refused chunks.
@@ -529,28 +526,15 @@ async fn out_of_order_patch_is_416_with_the_current_range() {
     let location = app.start_upload(NAME).await;
     // Nothing uploaded yet: a chunk starting at 100 is out of order.
     let resp = app
-        .request(Method::PATCH, &location)
-        .header("content-range", "100-199")
-        .body(random_bytes(100))
-        .send()
+        .patch_range(&location, "100-199", random_bytes(100))
         .await;
     resp.assert_error(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID");
     assert_eq!(resp.header("range"), Some("0-0"));
     // After 50 bytes, a chunk at 60 (a gap) and one at 10 (overlap) are both refused.
-    let resp = app
-        .request(Method::PATCH, &location)
-        .header("content-range", "0-49")
-        .body(random_bytes(50))
-        .send()
-        .await;
+    let resp = app.patch_range(&location, "0-49", random_bytes(50)).await;
     resp.assert_status(StatusCode::ACCEPTED);
     for range in ["60-69", "10-19"] {
-        let resp = app
-            .request(Method::PATCH, &location)
-            .header("content-range", range)
-            .body(random_bytes(10))
-            .send()
-            .await;
+        let resp = app.patch_range(&location, range, random_bytes(10)).await;
         resp.assert_error(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID");
         assert_eq!(resp.header("range"), Some("0-49"), "{range}");
     }

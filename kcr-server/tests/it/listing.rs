@@ -2,7 +2,8 @@
 
 use axum::http::StatusCode;
 
-use crate::harness::{random_image, string_list, Flavor, Resp, TestApp};
+use crate::harness::{random_image, string_list, Flavor, TestApp};
+use crate::support::in_process::Resp;
 
 const NAME: &str = "acme/tools/cli";
 

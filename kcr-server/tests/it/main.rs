@@ -2,8 +2,11 @@
 //! driven request by request with `tower::ServiceExt::oneshot`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// TestApp, OCI client helpers (blob pushes, random images, indexes) and response assertions.
+// TestApp, OCI client helpers (blob pushes, random images, indexes).
 mod harness;
+// Buffered responses and their assertions, sha256, query strings (shared with the other tests).
+#[path = "../support/mod.rs"]
+mod support;
 
 // Unsupported inputs: one test per error path, each asserting status and OCI error code.
 mod errors;

@@ -267,10 +267,10 @@ async fn non_distributable_layers_need_not_be_uploaded() {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": { "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": crate::harness::sha256(&image.config), "size": image.config.len() },
+                    "digest": crate::support::sha256(&image.config), "size": image.config.len() },
         "layers": [
             { "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-              "digest": crate::harness::sha256(&image.layers[0]), "size": image.layers[0].len() },
+              "digest": crate::support::sha256(&image.layers[0]), "size": image.layers[0].len() },
             { "mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
               "digest": foreign, "size": 12345, "urls": ["https://example.invalid/layer"] },
         ],

@@ -2,7 +2,8 @@
 
 use axum::http::{Method, StatusCode};
 
-use crate::harness::{random_bytes, random_image, sha256, string_list, Flavor, TestApp};
+use crate::harness::{random_bytes, random_image, string_list, Flavor, TestApp};
+use crate::support::sha256;
 
 const NAME: &str = "acme/web/app";
 

@@ -4,12 +4,16 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    random_image, sha256, sha512, Flavor, TestApp, TestImage, TestManifest, OCI_INDEX, OCI_MANIFEST,
+    random_image, sha512, Flavor, TestApp, TestImage, TestManifest, OCI_INDEX, OCI_MANIFEST,
 };
+use crate::support::in_process::Resp;
+use crate::support::sha256;
 
 const NAME: &str = "acme/apps/api";
 const SBOM: &str = "application/vnd.example.sbom.v1+json";
 const SIGNATURE: &str = "application/vnd.example.signature.v1";
+/// The media type of the OCI empty descriptor.
+const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
 /// The OCI empty descriptor's content, `{}`.
 const EMPTY_JSON: &[u8] = b"{}";
 
@@ -22,7 +26,7 @@ fn artifact(
     layer: &[u8],
     note: &str,
 ) -> TestManifest {
-    let config_blob: &[u8] = if config_type == "application/vnd.oci.empty.v1+json" {
+    let config_blob: &[u8] = if config_type == EMPTY_CONFIG {
         EMPTY_JSON
     } else {
         layer
@@ -43,6 +47,16 @@ fn artifact(
     TestManifest::from_json(&value, OCI_MANIFEST)
 }
 
+/// An artifact manifest with `artifactType` set and the empty config.
+fn typed_artifact(
+    subject: Option<&TestManifest>,
+    artifact_type: &str,
+    layer: &[u8],
+    note: &str,
+) -> TestManifest {
+    artifact(subject, Some(artifact_type), EMPTY_CONFIG, layer, note)
+}
+
 /// An image pushed under `v1` with the blobs artifacts use already uploaded.
 async fn setup(app: &TestApp) -> (TestImage, Vec<u8>) {
     let image = random_image(Flavor::Oci, 1);
@@ -53,7 +67,7 @@ async fn setup(app: &TestApp) -> (TestImage, Vec<u8>) {
     (image, layer)
 }
 
-async fn referrers(app: &TestApp, uri: &str) -> (crate::harness::Resp, Vec<Value>) {
+async fn referrers(app: &TestApp, uri: &str) -> (Resp, Vec<Value>) {
     let resp = app.get(uri).await;
     resp.assert_status(StatusCode::OK);
     assert_eq!(resp.header("content-type"), Some(OCI_INDEX));
@@ -80,13 +94,7 @@ fn digests(list: &[Value]) -> Vec<String> {
 async fn pushing_a_manifest_with_a_subject_answers_oci_subject() {
     let app = TestApp::new();
     let (image, layer) = setup(&app).await;
-    let sig = artifact(
-        Some(&image.manifest),
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "sig",
-    );
+    let sig = typed_artifact(Some(&image.manifest), SIGNATURE, &layer, "sig");
     let resp = app.push_manifest(NAME, &sig.digest, &sig).await;
     assert_eq!(
         resp.header("oci-subject"),
@@ -104,13 +112,7 @@ async fn a_dangling_subject_is_accepted() {
     let app = TestApp::new();
     let (_, layer) = setup(&app).await;
     let never_pushed = random_image(Flavor::Oci, 1).manifest;
-    let sig = artifact(
-        Some(&never_pushed),
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "dangling",
-    );
+    let sig = typed_artifact(Some(&never_pushed), SIGNATURE, &layer, "dangling");
     let resp = app.push_manifest(NAME, &sig.digest, &sig).await;
     assert_eq!(
         resp.header("oci-subject"),
@@ -128,13 +130,7 @@ async fn a_dangling_subject_is_accepted() {
 async fn referrers_are_listed_with_artifact_types_and_annotations() {
     let app = TestApp::new();
     let (image, layer) = setup(&app).await;
-    let sig = artifact(
-        Some(&image.manifest),
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "sig",
-    );
+    let sig = typed_artifact(Some(&image.manifest), SIGNATURE, &layer, "sig");
     // No artifactType: the config media type is the artifact type.
     app.push_blob(NAME, &layer).await;
     let sbom = artifact(Some(&image.manifest), None, SBOM, &layer, "sbom");
@@ -188,27 +184,9 @@ async fn referrers_are_listed_with_artifact_types_and_annotations() {
 async fn artifact_type_filter_is_applied_and_announced() {
     let app = TestApp::new();
     let (image, layer) = setup(&app).await;
-    let sig1 = artifact(
-        Some(&image.manifest),
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "one",
-    );
-    let sig2 = artifact(
-        Some(&image.manifest),
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "two",
-    );
-    let sbom = artifact(
-        Some(&image.manifest),
-        Some(SBOM),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "sbom",
-    );
+    let sig1 = typed_artifact(Some(&image.manifest), SIGNATURE, &layer, "one");
+    let sig2 = typed_artifact(Some(&image.manifest), SIGNATURE, &layer, "two");
+    let sbom = typed_artifact(Some(&image.manifest), SBOM, &layer, "sbom");
     for m in [&sig1, &sig2, &sbom] {
         app.push_manifest(NAME, &m.digest, m).await;
     }
@@ -244,22 +222,10 @@ async fn referrers_recorded_only_in_the_fallback_tag_are_listed() {
     let (image, layer) = setup(&app).await;
     // A client without referrers-API support pushes the artifact with no subject the registry
     // could index, and records it in the `sha256-<hex>` tag's index instead.
-    let sig = artifact(
-        None,
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "fallback",
-    );
+    let sig = typed_artifact(None, SIGNATURE, &layer, "fallback");
     app.push_manifest(NAME, &sig.digest, &sig).await;
     // And one through the API, to check the two sources merge.
-    let sbom = artifact(
-        Some(&image.manifest),
-        Some(SBOM),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "api",
-    );
+    let sbom = typed_artifact(Some(&image.manifest), SBOM, &layer, "api");
     app.push_manifest(NAME, &sbom.digest, &sbom).await;
 
     let mut entry = sig.descriptor();
@@ -300,13 +266,7 @@ async fn referrers_recorded_only_in_the_fallback_tag_are_listed() {
 async fn a_sha512_subject_uses_the_truncated_fallback_tag() {
     let app = TestApp::new();
     let (_, layer) = setup(&app).await;
-    let sig = artifact(
-        None,
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "sha512",
-    );
+    let sig = typed_artifact(None, SIGNATURE, &layer, "sha512");
     app.push_manifest(NAME, &sig.digest, &sig).await;
     let mut entry = sig.descriptor();
     entry["artifactType"] = json!(SIGNATURE);
@@ -327,13 +287,7 @@ async fn a_sha512_subject_uses_the_truncated_fallback_tag() {
 async fn a_deleted_referrer_is_no_longer_listed() {
     let app = TestApp::new();
     let (image, layer) = setup(&app).await;
-    let sig = artifact(
-        Some(&image.manifest),
-        Some(SIGNATURE),
-        "application/vnd.oci.empty.v1+json",
-        &layer,
-        "gone",
-    );
+    let sig = typed_artifact(Some(&image.manifest), SIGNATURE, &layer, "gone");
     app.push_manifest(NAME, &sig.digest, &sig).await;
     let base = format!("/v2/{NAME}/referrers/{}", image.manifest.digest);
     assert_eq!(referrers(&app, &base).await.1.len(), 1);

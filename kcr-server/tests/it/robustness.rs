@@ -5,7 +5,9 @@ use axum::http::{Method, Request, StatusCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::harness::{random_image, Flavor, TestApp, TestImage, PLAIN_HOST};
+use crate::harness::{random_image, Flavor, TestApp, TestImage};
+use crate::support::in_process::HOST;
+use crate::support::sha256;
 
 /// The image random requests aim at.
 const NAME: &str = "fuzz/repo/img";
@@ -73,8 +75,8 @@ fn segment(known: &'static [String]) -> impl Strategy<Value = String> {
 fn known_values(image: &TestImage, upload_id: &str) -> &'static [String] {
     let values = vec![
         image.manifest.digest.clone(),
-        crate::harness::sha256(&image.config),
-        crate::harness::sha256(&image.layers[0]),
+        sha256(&image.config),
+        sha256(&image.layers[0]),
         upload_id.to_owned(),
         "fuzz/repo/img".to_owned(),
         "0123456789abcdef0123456789abcdef".to_owned(),
@@ -244,7 +246,7 @@ fn request(f: &Fuzz) -> Option<Request<Body>> {
         builder = builder.header(*k, v.as_str());
     }
     if !has_host {
-        builder = builder.header("host", PLAIN_HOST);
+        builder = builder.header("host", HOST);
     }
     builder.body(Body::from(f.body.clone())).ok()
 }
@@ -256,7 +258,7 @@ async fn still_serves(app: &TestApp, image: &TestImage) -> Result<(), TestCaseEr
     let resp = app.get(&format!("/v2/{PROBE}/manifests/stable")).await;
     prop_assert_eq!(resp.status, StatusCode::OK);
     prop_assert_eq!(resp.body.as_ref(), image.manifest.body.as_slice());
-    let layer = crate::harness::sha256(&image.layers[0]);
+    let layer = sha256(&image.layers[0]);
     let resp = app.get(&format!("/v2/{PROBE}/blobs/{layer}")).await;
     prop_assert_eq!(resp.status, StatusCode::OK);
     prop_assert_eq!(resp.body.as_ref(), image.layers[0].as_slice());

@@ -2,7 +2,9 @@
 
 use axum::http::{Method, StatusCode};
 
-use crate::harness::{random_bytes, sha256, sha512, with_query, TestApp};
+use crate::harness::{random_bytes, sha512, TestApp};
+use crate::support::http::with_query;
+use crate::support::sha256;
 
 const NAME: &str = "acme/base/alpine";
 
@@ -123,10 +125,7 @@ async fn content_range_forms_clients_send_are_accepted() {
     let mut location = location;
     for (i, form) in forms.iter().enumerate() {
         let resp = app
-            .request(Method::PATCH, &location)
-            .header("content-range", form)
-            .body(data[i * 100..(i + 1) * 100].to_vec())
-            .send()
+            .patch_range(&location, form, data[i * 100..(i + 1) * 100].to_vec())
             .await;
         resp.assert_status(StatusCode::ACCEPTED);
         assert_eq!(
@@ -149,17 +148,11 @@ async fn retrying_an_accepted_chunk_is_refused_with_416() {
     let data = random_bytes(200);
     let location = app.start_upload(NAME).await;
     let first = app
-        .request(Method::PATCH, &location)
-        .header("content-range", "0-99")
-        .body(data[..100].to_vec())
-        .send()
+        .patch_range(&location, "0-99", data[..100].to_vec())
         .await;
     first.assert_status(StatusCode::ACCEPTED);
     let retry = app
-        .request(Method::PATCH, &location)
-        .header("content-range", "0-99")
-        .body(data[..100].to_vec())
-        .send()
+        .patch_range(&location, "0-99", data[..100].to_vec())
         .await;
     retry.assert_status(StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(retry.header("range"), Some("0-99"));
@@ -395,10 +388,7 @@ async fn an_upload_can_be_resumed_from_its_status() {
     let data = random_bytes(9000);
     let location = app.start_upload(NAME).await;
     let resp = app
-        .request(Method::PATCH, &location)
-        .header("content-range", "0-4499")
-        .body(data[..4500].to_vec())
-        .send()
+        .patch_range(&location, "0-4499", data[..4500].to_vec())
         .await;
     resp.assert_status(StatusCode::ACCEPTED);
     // A client that lost track asks where the upload stands and continues from there.
@@ -408,10 +398,11 @@ async fn an_upload_can_be_resumed_from_its_status() {
     let next: usize = range.strip_prefix("0-").unwrap().parse::<usize>().unwrap() + 1;
     assert_eq!(next, 4500);
     let resp = app
-        .request(Method::PATCH, status.location())
-        .header("content-range", &format!("{next}-8999"))
-        .body(data[next..].to_vec())
-        .send()
+        .patch_range(
+            status.location(),
+            &format!("{next}-8999"),
+            data[next..].to_vec(),
+        )
         .await;
     resp.assert_status(StatusCode::ACCEPTED);
     let resp = app

@@ -1,16 +1,18 @@
 //! TestApp: the kcr router over in-memory stores, driven in process, plus OCI client helpers.
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use kcr_core::{Registry, RegistryConfig};
 use kcr_server::AppState;
 use rand::{Rng, RngCore};
 use serde_json::{json, Value};
 use sha2::Digest as _;
-use tower::ServiceExt;
+
+use crate::support::http::with_query;
+use crate::support::in_process::{self, Resp, HOST};
+use crate::support::sha256;
 
 /// `application/vnd.oci.image.manifest.v1+json`.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -28,15 +30,6 @@ pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 /// `application/vnd.docker.image.rootfs.diff.tar.gzip`.
 pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-
-/// The Host every request carries unless a test says otherwise: path addressing
-/// (`/v2/{project}/{repository}/{image}/...`).
-pub const PLAIN_HOST: &str = "127.0.0.1:5000";
-
-/// `sha256:<hex>` of `bytes`, computed independently of kcr.
-pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
-}
 
 /// `sha512:<hex>` of `bytes`.
 pub fn sha512(bytes: &[u8]) -> String {
@@ -83,7 +76,7 @@ impl TestApp {
             app: self,
             method,
             uri: uri.to_owned(),
-            headers: vec![(header::HOST.as_str().to_owned(), PLAIN_HOST.to_owned())],
+            headers: vec![(header::HOST.as_str().to_owned(), HOST.to_owned())],
             body: Body::empty(),
         }
     }
@@ -105,23 +98,16 @@ impl TestApp {
 
     /// Sends a prepared request.
     pub async fn send(&self, request: Request<Body>) -> Resp {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
+        in_process::send(&self.router, request).await
+    }
+
+    /// `PATCH location` with `Content-Range: range` and `data`; no assertions.
+    pub async fn patch_range(&self, location: &str, range: &str, data: Vec<u8>) -> Resp {
+        self.request(Method::PATCH, location)
+            .header("content-range", range)
+            .body(data)
+            .send()
             .await
-            .expect("the router is infallible");
-        let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .expect("response body must be readable")
-            .to_bytes();
-        Resp {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
     }
 
     /// Opens an upload session (`POST /v2/<name>/blobs/uploads/`), asserting 202; returns the
@@ -267,12 +253,6 @@ impl TestApp {
     }
 }
 
-/// Appends `key=value` to a URI that may already carry a query.
-pub fn with_query(uri: &str, key: &str, value: &str) -> String {
-    let sep = if uri.contains('?') { '&' } else { '?' };
-    format!("{uri}{sep}{key}={value}")
-}
-
 /// A JSON array of strings as a `Vec` (`null` is empty).
 pub fn string_list(v: &Value) -> Vec<String> {
     match v {
@@ -331,72 +311,6 @@ impl Call<'_> {
         }
         let request = builder.body(self.body).expect("valid request");
         self.app.send(request).await
-    }
-}
-
-/// A buffered response.
-#[derive(Debug)]
-pub struct Resp {
-    /// Status.
-    pub status: StatusCode,
-    /// Headers.
-    pub headers: HeaderMap,
-    /// The whole body.
-    pub body: Bytes,
-}
-
-impl Resp {
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("ascii header"))
-    }
-
-    /// The Location header, which must be present.
-    pub fn location(&self) -> &str {
-        self.header("location")
-            .unwrap_or_else(|| panic!("no Location header in {self:?}"))
-    }
-
-    /// The body as JSON.
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {self:?}"))
-    }
-
-    /// Asserts the status, printing the response on failure.
-    pub fn assert_status(&self, status: StatusCode) {
-        assert_eq!(
-            self.status,
-            status,
-            "unexpected status; body: {}",
-            String::from_utf8_lossy(&self.body)
-        );
-    }
-
-    /// The first OCI error of an error body `{"errors":[{"code":...}]}`.
-    pub fn error(&self) -> Value {
-        let body = self.json();
-        let errors = body["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("no errors array in {body}"));
-        assert!(!errors.is_empty(), "empty errors array");
-        errors[0].clone()
-    }
-
-    /// Asserts an OCI error response: status, JSON Content-Type and the first error's code.
-    /// Returns the error entry for further checks.
-    pub fn assert_error(&self, status: StatusCode, code: &str) -> Value {
-        self.assert_status(status);
-        assert_eq!(self.header("content-type"), Some("application/json"));
-        let error = self.error();
-        assert_eq!(error["code"], code, "error body: {error}");
-        assert!(
-            error["message"].is_string(),
-            "error without message: {error}"
-        );
-        error
     }
 }
 

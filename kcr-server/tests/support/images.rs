@@ -1,18 +1,14 @@
-//! Test images: tarballs, a busybox root filesystem, a multi-layer OCI layout built with umoci, and
-//! a multi-arch OCI image index layout written by hand; plus sha256 and deterministic bytes.
+//! Test images: tarballs, a busybox root filesystem, a multi-layer OCI layout built with umoci,
+//! one-image and multi-arch OCI image layouts written by hand, reading layouts back; plus
+//! deterministic bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
-use crate::harness::{find_tool, run};
-
-/// `sha256:<hex>` of `data`.
-pub fn sha256(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
-}
+use crate::support::peers::{find_tool, run};
+use crate::support::sha256;
 
 /// A fast deterministic byte generator (splitmix64), so tests can produce data of any size
 /// without holding it.
@@ -175,14 +171,14 @@ fn elf_has_interpreter(elf: &[u8]) -> bool {
 
 /// A root filesystem tarball with `/bin/busybox` and a `/bin/sh` symlink, written to
 /// `dir/rootfs.tar`.
-pub fn rootfs_tar(dir: &Path) -> PathBuf {
+pub fn busybox_rootfs(dir: &Path) -> PathBuf {
     let busybox = busybox();
     let tar = tarball(&[
         TarEntry::Dir("bin"),
         TarEntry::File("bin/busybox", &busybox, 0o755),
         TarEntry::Symlink("bin/sh", "busybox"),
         TarEntry::Dir("etc"),
-        TarEntry::File("etc/kcr-interop", b"built by kcr's interop tests\n", 0o644),
+        TarEntry::File("etc/kcr-test", b"built by kcr's tests\n", 0o644),
         TarEntry::Dir("tmp"),
     ]);
     let path = dir.join("rootfs.tar");
@@ -340,6 +336,16 @@ impl PlatformImage {
         d["platform"] = json!({ "os": self.platform.0, "architecture": self.platform.1 });
         d
     }
+
+    /// Its layers, config and manifest.
+    pub fn blobs(&self) -> impl Iterator<Item = &Blob> {
+        self.layers.iter().chain([&self.config, &self.manifest])
+    }
+
+    /// Writes it as an OCI image layout at `dir/image` with the manifest tagged `tag`.
+    pub fn write_layout(&self, dir: &Path, tag: &str) -> PathBuf {
+        write_layout(&dir.join("image"), self.blobs(), &self.manifest, tag)
+    }
 }
 
 /// A multi-arch image: linux/amd64 and linux/arm64 images under one OCI image index.
@@ -368,33 +374,43 @@ impl MultiArch {
 
     /// Writes it as an OCI image layout at `dir/multi` with the index tagged `tag`.
     pub fn write_layout(&self, dir: &Path, tag: &str) -> PathBuf {
-        let layout = dir.join("multi");
-        let blobs = layout.join("blobs/sha256");
-        std::fs::create_dir_all(&blobs).expect("mkdir blobs");
-        let all = self
+        let blobs = self
             .images
             .iter()
-            .flat_map(|i| i.layers.iter().chain([&i.config, &i.manifest]))
+            .flat_map(PlatformImage::blobs)
             .chain([&self.index]);
-        for blob in all {
-            let hex = blob.digest.trim_start_matches("sha256:");
-            std::fs::write(blobs.join(hex), &blob.data).expect("write blob");
-        }
-        std::fs::write(
-            layout.join("oci-layout"),
-            r#"{"imageLayoutVersion":"1.0.0"}"#,
-        )
-        .expect("write oci-layout");
-        let mut entry = self.index.descriptor();
-        entry["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
-        let index_json = json!({ "schemaVersion": 2, "manifests": [entry] });
-        std::fs::write(
-            layout.join("index.json"),
-            serde_json::to_vec(&index_json).expect("json"),
-        )
-        .expect("write index.json");
-        layout
+        write_layout(&dir.join("multi"), blobs, &self.index, tag)
     }
+}
+
+/// Writes an OCI image layout at `layout` holding `blobs`, with `top` (a manifest or an index
+/// among them) tagged `tag`.
+pub fn write_layout<'a>(
+    layout: &Path,
+    blobs: impl IntoIterator<Item = &'a Blob>,
+    top: &Blob,
+    tag: &str,
+) -> PathBuf {
+    let dir = layout.join("blobs/sha256");
+    std::fs::create_dir_all(&dir).expect("mkdir blobs");
+    for blob in blobs {
+        let hex = blob.digest.trim_start_matches("sha256:");
+        std::fs::write(dir.join(hex), &blob.data).expect("write blob");
+    }
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("write oci-layout");
+    let mut entry = top.descriptor();
+    entry["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
+    let index_json = json!({ "schemaVersion": 2, "manifests": [entry] });
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&index_json).expect("json"),
+    )
+    .expect("write index.json");
+    layout.to_owned()
 }
 
 /// An OCI layout's blobs: `(digest, bytes)` sorted by digest.
@@ -426,4 +442,24 @@ pub fn layout_ref(layout: &Path, tag: &str) -> serde_json::Value {
         .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
         .cloned()
         .unwrap_or_else(|| panic!("{tag} not in {}", layout.display()))
+}
+
+/// The manifest digest a layout's `index.json` holds for `tag`.
+pub fn layout_digest(layout: &Path, tag: &str) -> String {
+    layout_ref(layout, tag)["digest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no digest for {tag} in {}", layout.display()))
+        .to_owned()
+}
+
+/// Asserts two layouts hold the same blobs, byte for byte, each hashing to its name.
+#[track_caller]
+pub fn assert_same_blobs(sent: &Path, got: &Path) {
+    let (a, b) = (layout_blobs(sent), layout_blobs(got));
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b), "the same blobs");
+    for ((d, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{d} differs after the round trip");
+        assert_eq!(&sha256(y), d);
+    }
 }
