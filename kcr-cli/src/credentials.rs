@@ -51,7 +51,11 @@ pub fn load() -> Result<Credentials, CliError> {
     let user = env("KCR_USER").or_else(|| file.as_ref().map(|f| f.user.clone()));
     let secret = env("KCR_SECRET").or_else(|| file.as_ref().map(|f| f.secret.clone()));
     match (server, user, secret) {
-        (Some(server), Some(user), Some(secret)) => Ok(Credentials { server, user, secret }),
+        (Some(server), Some(user), Some(secret)) => Ok(Credentials {
+            server,
+            user,
+            secret,
+        }),
         _ => Err(CliError::NotSignedIn),
     }
 }
@@ -66,7 +70,8 @@ pub fn save(c: &Credentials) -> Result<PathBuf, CliError> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options.open(&tmp).map_err(io_err)?;
-    f.write_all(&serde_json::to_vec_pretty(c).unwrap_or_default()).map_err(io_err)?;
+    f.write_all(&serde_json::to_vec_pretty(c).unwrap_or_default())
+        .map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
     std::fs::rename(&tmp, path()).map_err(io_err)?;
     Ok(path())

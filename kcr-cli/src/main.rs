@@ -44,7 +44,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kcr: {e}");
-            ExitCode::from(if matches!(e, CliError::Usage(_)) { 2 } else { 1 })
+            ExitCode::from(if matches!(e, CliError::Usage(_)) {
+                2
+            } else {
+                1
+            })
         }
     }
 }

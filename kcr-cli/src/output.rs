@@ -21,17 +21,30 @@ impl Output {
     /// Prints a list of objects as a table with the given columns.
     pub fn table(&self, value: &Value, columns: &[&str]) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
             return;
         }
         let rows: Vec<Vec<String>> = value
             .as_array()
-            .map(|a| a.iter().map(|row| columns.iter().map(|c| cell(&row[*c])).collect()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|row| columns.iter().map(|c| cell(&row[*c])).collect())
+                    .collect()
+            })
             .unwrap_or_default();
         let widths: Vec<usize> = columns
             .iter()
             .enumerate()
-            .map(|(i, c)| rows.iter().map(|r| r[i].len()).max().unwrap_or(0).max(c.len()))
+            .map(|(i, c)| {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .max()
+                    .unwrap_or(0)
+                    .max(c.len())
+            })
             .collect();
         let line = |cells: Vec<String>| {
             let padded: Vec<String> = cells
@@ -50,7 +63,10 @@ impl Output {
     /// Prints one object as `key: value` lines.
     pub fn object(&self, value: &Value) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
             return;
         }
         if let Some(map) = value.as_object() {

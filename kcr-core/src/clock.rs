@@ -36,7 +36,10 @@ impl Timestamp {
 
     /// From a `SystemTime` (times before the epoch clamp to it).
     pub fn from_system_time(t: SystemTime) -> Self {
-        Timestamp(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
+        Timestamp(
+            t.duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        )
     }
 }
 
@@ -47,9 +50,18 @@ mod tests {
     #[test]
     fn rfc3339_dates() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
-        assert_eq!(Timestamp(1_796_300_000_000).to_rfc3339(), "2026-12-03T12:13:20Z");
-        assert_eq!(Timestamp(951_782_400_000).to_rfc3339(), "2000-02-29T00:00:00Z");
-        assert_eq!(Timestamp(1_704_067_199_000).to_rfc3339(), "2023-12-31T23:59:59Z");
+        assert_eq!(
+            Timestamp(1_796_300_000_000).to_rfc3339(),
+            "2026-12-03T12:13:20Z"
+        );
+        assert_eq!(
+            Timestamp(951_782_400_000).to_rfc3339(),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            Timestamp(1_704_067_199_000).to_rfc3339(),
+            "2023-12-31T23:59:59Z"
+        );
     }
 }
 

@@ -68,7 +68,9 @@ impl Digest {
     /// Builds a digest from an algorithm and a lowercase hex string, validating both.
     pub fn new(algorithm: Algorithm, hex: &str) -> Result<Self, DigestError> {
         let valid = hex.len() == algorithm.hex_len()
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !valid {
             return Err(DigestError::BadEncoding(
                 format!("{}:{}", algorithm.as_str(), hex),

@@ -27,7 +27,9 @@ pub mod testing;
 pub use clock::{Clock, SystemClock, Timestamp};
 pub use digest::{Algorithm, Digest, DigestHasher};
 pub use error::{CoreError, QuotaKind, Result};
-pub use names::{ImageName, ImagePath, NameError, ProjectId, Reference, RegionId, RepositoryName, Tag};
+pub use names::{
+    ImageName, ImagePath, NameError, ProjectId, Reference, RegionId, RepositoryName, Tag,
+};
 pub use quota::QuotaLimits;
-pub use uri::{ImageUri, UriHost, UriParseError};
 pub use service::{Registry, RegistryConfig, Stores};
+pub use uri::{ImageUri, UriHost, UriParseError};

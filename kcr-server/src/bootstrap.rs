@@ -42,7 +42,11 @@ pub async fn ensure_admin(
     let admin: UserId = ADMIN_USER.parse().map_err(CoreError::NameInvalid)?;
     let now = Timestamp::from_system_time(std::time::SystemTime::now());
     if meta.org(&org).await?.is_none() {
-        meta.create_org(OrgRecord { id: org.clone(), created: now }).await?;
+        meta.create_org(OrgRecord {
+            id: org.clone(),
+            created: now,
+        })
+        .await?;
     }
     if meta.user(&admin).await?.is_some() {
         return Ok(None);

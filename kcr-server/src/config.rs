@@ -133,10 +133,17 @@ impl ServerConfig {
             });
         }
         let labels: Vec<&str> = self.domain.split('.').collect();
-        if labels.len() < 2 || labels.iter().any(|l| l.parse::<kcr_core::RegionId>().is_err()) {
+        if labels.len() < 2
+            || labels
+                .iter()
+                .any(|l| l.parse::<kcr_core::RegionId>().is_err())
+        {
             return Err(ConfigError::Invalid {
                 key: "domain",
-                reason: format!("{:?} is not a DNS domain of two or more labels", self.domain),
+                reason: format!(
+                    "{:?} is not a DNS domain of two or more labels",
+                    self.domain
+                ),
             });
         }
         Ok(())
@@ -151,14 +158,21 @@ mod tests {
     fn file_overrides_defaults_and_rejects_unknown_keys() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kcr.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:6000\"\ndomain = \"example.com\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:6000\"\ndomain = \"example.com\"\n",
+        )
+        .unwrap();
         let c = ServerConfig::default().with_file(&path).unwrap();
         assert_eq!(c.listen.port(), 6000);
         assert_eq!(c.domain, "example.com");
         assert!(c.validate().is_ok());
         std::fs::write(&path, "lsten = 1\n").unwrap();
         assert!(ServerConfig::default().with_file(&path).is_err());
-        let bad = ServerConfig { domain: "localhost".into(), ..ServerConfig::default() };
+        let bad = ServerConfig {
+            domain: "localhost".into(),
+            ..ServerConfig::default()
+        };
         assert!(bad.validate().is_err());
     }
 }

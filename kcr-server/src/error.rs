@@ -210,25 +210,87 @@ mod tests {
     fn every_domain_error_has_its_code_and_status() {
         let d = Digest::sha256_of(b"x");
         let cases: Vec<(CoreError, u16, &str)> = vec![
-            (CoreError::NameInvalid(kcr_core::NameError::Empty { what: "x" }), 400, "NAME_INVALID"),
-            (CoreError::TagInvalid { tag: "-".into(), reason: "r".into() }, 400, "MANIFEST_INVALID"),
+            (
+                CoreError::NameInvalid(kcr_core::NameError::Empty { what: "x" }),
+                400,
+                "NAME_INVALID",
+            ),
+            (
+                CoreError::TagInvalid {
+                    tag: "-".into(),
+                    reason: "r".into(),
+                },
+                400,
+                "MANIFEST_INVALID",
+            ),
             (CoreError::DigestInvalid("x".into()), 400, "DIGEST_INVALID"),
-            (CoreError::DigestMismatch { expected: d.clone(), actual: d.clone() }, 400, "DIGEST_INVALID"),
+            (
+                CoreError::DigestMismatch {
+                    expected: d.clone(),
+                    actual: d.clone(),
+                },
+                400,
+                "DIGEST_INVALID",
+            ),
             (CoreError::SizeInvalid("x".into()), 400, "SIZE_INVALID"),
             (CoreError::manifest_invalid("x"), 400, "MANIFEST_INVALID"),
-            (CoreError::ManifestUnknown { reference: "x".into() }, 404, "MANIFEST_UNKNOWN"),
-            (CoreError::ManifestBlobUnknown { digest: d.clone() }, 400, "MANIFEST_BLOB_UNKNOWN"),
-            (CoreError::BlobUnknown { digest: d.clone() }, 404, "BLOB_UNKNOWN"),
+            (
+                CoreError::ManifestUnknown {
+                    reference: "x".into(),
+                },
+                404,
+                "MANIFEST_UNKNOWN",
+            ),
+            (
+                CoreError::ManifestBlobUnknown { digest: d.clone() },
+                400,
+                "MANIFEST_BLOB_UNKNOWN",
+            ),
+            (
+                CoreError::BlobUnknown { digest: d.clone() },
+                404,
+                "BLOB_UNKNOWN",
+            ),
             (CoreError::UploadUnknown, 404, "BLOB_UPLOAD_UNKNOWN"),
-            (CoreError::UploadInvalid { reason: "x".into() }, 400, "BLOB_UPLOAD_INVALID"),
-            (CoreError::RangeInvalid { reason: "x".into(), current_size: Some(3) }, 416, "BLOB_UPLOAD_INVALID"),
-            (CoreError::NameUnknown { what: "repository", name: "x".into(), hint: None }, 404, "NAME_UNKNOWN"),
+            (
+                CoreError::UploadInvalid { reason: "x".into() },
+                400,
+                "BLOB_UPLOAD_INVALID",
+            ),
+            (
+                CoreError::RangeInvalid {
+                    reason: "x".into(),
+                    current_size: Some(3),
+                },
+                416,
+                "BLOB_UPLOAD_INVALID",
+            ),
+            (
+                CoreError::NameUnknown {
+                    what: "repository",
+                    name: "x".into(),
+                    hint: None,
+                },
+                404,
+                "NAME_UNKNOWN",
+            ),
             (CoreError::Unauthenticated, 401, "UNAUTHORIZED"),
             (CoreError::Denied { reason: "x".into() }, 403, "DENIED"),
-            (CoreError::QuotaExceeded { kind: QuotaKind::TagsPerImage, limit: 1 }, 403, "DENIED"),
+            (
+                CoreError::QuotaExceeded {
+                    kind: QuotaKind::TagsPerImage,
+                    limit: 1,
+                },
+                403,
+                "DENIED",
+            ),
             (CoreError::Conflict("x".into()), 409, "CONFLICT"),
             (CoreError::Unsupported("x".into()), 405, "UNSUPPORTED"),
-            (CoreError::Storage(kcr_core::store::StorageError::NotFound), 500, "UNKNOWN"),
+            (
+                CoreError::Storage(kcr_core::store::StorageError::NotFound),
+                500,
+                "UNKNOWN",
+            ),
         ];
         for (err, status, code) in cases {
             let api = ApiError::from(err);

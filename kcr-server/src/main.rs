@@ -108,7 +108,9 @@ fn spawn_upload_janitor(registry: kcr_core::Registry) {
 /// Bootstraps the administrator and builds the authenticator.
 async fn start_auth(config: &ServerConfig, state: &AppState) -> Result<Arc<Authenticator>, String> {
     let meta = state.registry.meta().clone();
-    let password = std::env::var("KCR_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let password = std::env::var("KCR_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     match bootstrap::ensure_admin(meta.as_ref(), password.as_deref()).await {
         Ok(Some(generated)) => {
             // Printed once, to the terminal only (never to the log).

@@ -33,7 +33,9 @@ impl Addressing {
         let host = host.to_ascii_lowercase();
         let labels = host.strip_suffix(&format!(".{}", self.domain))?;
         let (project, region) = labels.split_once('.')?;
-        if region.is_empty() || region.contains('.') || region.parse::<kcr_core::RegionId>().is_err()
+        if region.is_empty()
+            || region.contains('.')
+            || region.parse::<kcr_core::RegionId>().is_err()
         {
             return None;
         }
@@ -95,11 +97,15 @@ mod tests {
     fn host_addressing() {
         let a = Addressing::default();
         assert_eq!(
-            a.project_from_host(Some("team-a.kr-central-2.kcr.dev")).unwrap().as_str(),
+            a.project_from_host(Some("team-a.kr-central-2.kcr.dev"))
+                .unwrap()
+                .as_str(),
             "team-a"
         );
         assert_eq!(
-            a.project_from_host(Some("team-a.kr1.kcr.dev:443")).unwrap().as_str(),
+            a.project_from_host(Some("team-a.kr1.kcr.dev:443"))
+                .unwrap()
+                .as_str(),
             "team-a"
         );
         assert!(a.project_from_host(Some("127.0.0.1:5000")).is_none());

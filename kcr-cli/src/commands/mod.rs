@@ -12,7 +12,8 @@ use crate::error::CliError;
 pub fn read_secret(prompt: &str) -> Result<String, CliError> {
     use std::io::IsTerminal;
     let line = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt).map_err(|e| CliError::Usage(format!("cannot read: {e}")))?
+        rpassword::prompt_password(prompt)
+            .map_err(|e| CliError::Usage(format!("cannot read: {e}")))?
     } else {
         let mut s = String::new();
         std::io::stdin()
@@ -22,7 +23,9 @@ pub fn read_secret(prompt: &str) -> Result<String, CliError> {
     };
     let line = line.trim_end_matches(['\r', '\n']).to_owned();
     if line.is_empty() {
-        return Err(CliError::Usage("an empty password or secret was given".into()));
+        return Err(CliError::Usage(
+            "an empty password or secret was given".into(),
+        ));
     }
     Ok(line)
 }
@@ -30,7 +33,11 @@ pub fn read_secret(prompt: &str) -> Result<String, CliError> {
 /// Percent-encodes nothing: every path segment the CLI sends is a validated name, so a
 /// character outside the name grammar is refused here with a clear message instead.
 pub fn segment(s: &str) -> Result<&str, CliError> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
         return Err(CliError::Usage(format!("{s:?} is not a valid name")));
     }
     Ok(s)

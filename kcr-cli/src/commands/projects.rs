@@ -25,13 +25,19 @@ pub fn member(api: &ApiClient, cmd: &MemberCmd, out: Output) -> Result<(), CliEr
             &api.get(&format!("/projects/{}/members", segment(project)?))?,
             &["user", "role"],
         ),
-        MemberCmd::Set { project, user, role } => out.object(&api.put(
+        MemberCmd::Set {
+            project,
+            user,
+            role,
+        } => out.object(&api.put(
             &format!("/projects/{}/members/{}", segment(project)?, segment(user)?),
             json!({ "role": role }),
         )?),
-        MemberCmd::Remove { project, user } => out.object(
-            &api.delete(&format!("/projects/{}/members/{}", segment(project)?, segment(user)?))?,
-        ),
+        MemberCmd::Remove { project, user } => out.object(&api.delete(&format!(
+            "/projects/{}/members/{}",
+            segment(project)?,
+            segment(user)?
+        ))?),
     }
     Ok(())
 }

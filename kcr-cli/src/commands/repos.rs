@@ -11,7 +11,11 @@ use crate::output::Output;
 const REPO_COLUMNS: [&str; 4] = ["name", "visibility", "image_count", "description"];
 
 fn repo_path(project: &str, name: &str) -> Result<String, CliError> {
-    Ok(format!("/projects/{}/repositories/{}", segment(project)?, segment(name)?))
+    Ok(format!(
+        "/projects/{}/repositories/{}",
+        segment(project)?,
+        segment(name)?
+    ))
 }
 
 /// Runs a `repo` subcommand.
@@ -21,7 +25,12 @@ pub fn repo(api: &ApiClient, cmd: &RepoCmd, out: Output) -> Result<(), CliError>
             &api.get(&format!("/projects/{}/repositories", segment(project)?))?,
             &REPO_COLUMNS,
         ),
-        RepoCmd::Create { project, name, public, description } => {
+        RepoCmd::Create {
+            project,
+            name,
+            public,
+            description,
+        } => {
             let visibility = if *public { "public" } else { "private" };
             out.object(&api.post(
                 &format!("/projects/{}/repositories", segment(project)?),
@@ -29,7 +38,12 @@ pub fn repo(api: &ApiClient, cmd: &RepoCmd, out: Output) -> Result<(), CliError>
             )?)
         }
         RepoCmd::Show { project, name } => out.object(&api.get(&repo_path(project, name)?)?),
-        RepoCmd::Update { project, name, visibility, description } => {
+        RepoCmd::Update {
+            project,
+            name,
+            visibility,
+            description,
+        } => {
             let mut patch = Map::new();
             if let Some(v) = visibility {
                 if v != "public" && v != "private" {
@@ -41,7 +55,9 @@ pub fn repo(api: &ApiClient, cmd: &RepoCmd, out: Output) -> Result<(), CliError>
                 patch.insert("description".into(), Value::String(d.clone()));
             }
             if patch.is_empty() {
-                return Err(CliError::Usage("nothing to change: give --visibility or --description".into()));
+                return Err(CliError::Usage(
+                    "nothing to change: give --visibility or --description".into(),
+                ));
             }
             out.object(&api.patch(&repo_path(project, name)?, Value::Object(patch))?)
         }
@@ -57,11 +73,24 @@ pub fn permission(api: &ApiClient, cmd: &PermissionCmd, out: Output) -> Result<(
             &api.get(&format!("{}/permissions", repo_path(project, repo)?))?,
             &["user", "role"],
         ),
-        PermissionCmd::Set { project, repo, user, role } => out.object(&api.put(
-            &format!("{}/permissions/{}", repo_path(project, repo)?, segment(user)?),
+        PermissionCmd::Set {
+            project,
+            repo,
+            user,
+            role,
+        } => out.object(&api.put(
+            &format!(
+                "{}/permissions/{}",
+                repo_path(project, repo)?,
+                segment(user)?
+            ),
             json!({ "role": role }),
         )?),
-        PermissionCmd::Remove { project, repo, user } => out.object(&api.delete(&format!(
+        PermissionCmd::Remove {
+            project,
+            repo,
+            user,
+        } => out.object(&api.delete(&format!(
             "{}/permissions/{}",
             repo_path(project, repo)?,
             segment(user)?

@@ -59,7 +59,10 @@ pub fn whoami(api: &ApiClient, out: Output) -> Result<(), CliError> {
         println!();
         out.table(&me["projects"], &["project", "role"]);
     }
-    if me["repository_roles"].as_array().is_some_and(|a| !a.is_empty()) {
+    if me["repository_roles"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty())
+    {
         println!();
         out.table(&me["repository_roles"], &["project", "repository", "role"]);
     }
@@ -71,7 +74,10 @@ pub fn passwd(api: &ApiClient) -> Result<(), CliError> {
     let me = api.get("/me")?;
     let user = me["user"]["name"].as_str().unwrap_or_default().to_owned();
     let password = read_secret("New password: ")?;
-    api.put(&format!("/users/{}/password", super::segment(&user)?), json!({ "password": password }))?;
+    api.put(
+        &format!("/users/{}/password", super::segment(&user)?),
+        json!({ "password": password }),
+    )?;
     println!("Password changed for {user}. Sign in again with `kcr login` if you used it here.");
     Ok(())
 }

@@ -24,9 +24,16 @@ pub fn user(api: &ApiClient, cmd: &UserCmd, out: Output) -> Result<(), CliError>
                 Some(o) => o.clone(),
                 None => me(api)?.1,
             };
-            out.table(&api.get(&format!("/orgs/{}/users", segment(&org)?))?, &["name", "org", "org_admin"]);
+            out.table(
+                &api.get(&format!("/orgs/{}/users", segment(&org)?))?,
+                &["name", "org", "org_admin"],
+            );
         }
-        UserCmd::Create { name, org, org_admin } => {
+        UserCmd::Create {
+            name,
+            org,
+            org_admin,
+        } => {
             let org = match org {
                 Some(o) => o.clone(),
                 None => me(api)?.1,
@@ -54,7 +61,10 @@ pub fn key(api: &ApiClient, cmd: &KeyCmd, out: Output) -> Result<(), CliError> {
                 &["id", "description", "created", "expires", "last_used"],
             );
         }
-        KeyCmd::Create { description, expires_in_days } => {
+        KeyCmd::Create {
+            description,
+            expires_in_days,
+        } => {
             let user = me(api)?.0;
             let key = api.post(
                 &format!("/users/{}/access-keys", segment(&user)?),
@@ -75,7 +85,11 @@ pub fn key(api: &ApiClient, cmd: &KeyCmd, out: Output) -> Result<(), CliError> {
                 Some(u) => u.clone(),
                 None => me(api)?.0,
             };
-            out.object(&api.delete(&format!("/users/{}/access-keys/{}", segment(&user)?, segment(id)?))?);
+            out.object(&api.delete(&format!(
+                "/users/{}/access-keys/{}",
+                segment(&user)?,
+                segment(id)?
+            ))?);
         }
     }
     Ok(())

@@ -25,19 +25,29 @@ fn start_server() -> TestServer {
         .build()
         .unwrap();
     let addr = runtime.block_on(async {
-        let config = RegistryConfig { create_on_push: false, ..RegistryConfig::default() };
+        let config = RegistryConfig {
+            create_on_push: false,
+            ..RegistryConfig::default()
+        };
         let registry = Registry::in_memory(config);
         let meta = registry.meta().clone();
-        bootstrap::ensure_admin(meta.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
+        bootstrap::ensure_admin(meta.as_ref(), Some(ADMIN_PASSWORD))
+            .await
+            .unwrap();
         let auth = Authenticator::new(meta, &[9u8; 32], AuthSettings::default()).unwrap();
         let state = AppState::new(registry).with_auth(Arc::new(auth));
-        let server = Server::bind("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+        let server = Server::bind("127.0.0.1:0".parse().unwrap(), state)
+            .await
+            .unwrap();
         let running = server.spawn().unwrap();
         let addr = running.addr;
         std::mem::forget(running);
         addr
     });
-    TestServer { addr, _runtime: runtime }
+    TestServer {
+        addr,
+        _runtime: runtime,
+    }
 }
 
 /// Runs `kcr` with its own config directory, feeding `stdin`.
@@ -53,7 +63,12 @@ fn kcr(config: &std::path::Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -74,26 +89,59 @@ fn manages_projects_repositories_users_and_keys() {
     let admin = tempfile::tempdir().unwrap();
     let a = admin.path();
 
-    let out = ok(&kcr(a, &["login", "--server", &url, "-u", "admin", "--password-stdin"], &format!("{ADMIN_PASSWORD}\n")));
+    let out = ok(&kcr(
+        a,
+        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    ));
     assert!(out.contains("Signed in"), "{out}");
     let creds = std::fs::read_to_string(a.join("credentials.json")).unwrap();
     assert!(creds.contains("admin"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(a.join("credentials.json")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(a.join("credentials.json"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
     ok(&kcr(a, &["project", "create", "team-a"], ""));
-    ok(&kcr(a, &["repo", "create", "team-a", "web", "--description", "frontend"], ""));
-    ok(&kcr(a, &["repo", "create", "team-a", "pub", "--public"], ""));
+    ok(&kcr(
+        a,
+        &[
+            "repo",
+            "create",
+            "team-a",
+            "web",
+            "--description",
+            "frontend",
+        ],
+        "",
+    ));
+    ok(&kcr(
+        a,
+        &["repo", "create", "team-a", "pub", "--public"],
+        "",
+    ));
     let list = ok(&kcr(a, &["repo", "list", "team-a"], ""));
-    assert!(list.contains("web") && list.contains("frontend") && list.contains("public"), "{list}");
+    assert!(
+        list.contains("web") && list.contains("frontend") && list.contains("public"),
+        "{list}"
+    );
 
     ok(&kcr(a, &["user", "create", "bob"], "bob-password-123\n"));
-    ok(&kcr(a, &["permission", "set", "team-a", "web", "bob", "viewer"], ""));
-    let perms = ok(&kcr(a, &["--json", "permission", "list", "team-a", "web"], ""));
+    ok(&kcr(
+        a,
+        &["permission", "set", "team-a", "web", "bob", "viewer"],
+        "",
+    ));
+    let perms = ok(&kcr(
+        a,
+        &["--json", "permission", "list", "team-a", "web"],
+        "",
+    ));
     let perms: serde_json::Value = serde_json::from_str(&perms).unwrap();
     assert_eq!(perms[0]["user"], "bob");
     assert_eq!(perms[0]["role"], "viewer");
@@ -101,16 +149,28 @@ fn manages_projects_repositories_users_and_keys() {
     // Bob signs in with his password: his repository role needs an access key on the project.
     let bob = tempfile::tempdir().unwrap();
     let b = bob.path();
-    ok(&kcr(b, &["login", "--server", &url, "-u", "bob", "--password-stdin"], "bob-password-123\n"));
+    ok(&kcr(
+        b,
+        &["login", "--server", &url, "-u", "bob", "--password-stdin"],
+        "bob-password-123\n",
+    ));
     let denied = kcr(b, &["repo", "show", "team-a", "web"], "");
     assert!(!denied.status.success());
     assert!(String::from_utf8_lossy(&denied.stderr).contains("access credentials from CLI tools"));
 
     // With an access key the same request works.
-    let key = ok(&kcr(b, &["--json", "key", "create", "--description", "laptop"], ""));
+    let key = ok(&kcr(
+        b,
+        &["--json", "key", "create", "--description", "laptop"],
+        "",
+    ));
     let key: serde_json::Value = serde_json::from_str(&key).unwrap();
     let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
-    ok(&kcr(b, &["login", "--server", &url, "-u", id, "--password-stdin"], &format!("{secret}\n")));
+    ok(&kcr(
+        b,
+        &["login", "--server", &url, "-u", id, "--password-stdin"],
+        &format!("{secret}\n"),
+    ));
     let shown = ok(&kcr(b, &["repo", "show", "team-a", "web"], ""));
     assert!(shown.contains("frontend"), "{shown}");
     let keys = ok(&kcr(b, &["key", "list"], ""));
@@ -129,16 +189,27 @@ fn clear_errors_for_bad_credentials_and_usage() {
     let url = format!("http://{}", server.addr);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let wrong = kcr(d, &["login", "--server", &url, "-u", "admin", "--password-stdin"], "nope\n");
+    let wrong = kcr(
+        d,
+        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
+        "nope\n",
+    );
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("invalid user name or password"));
-    assert!(!d.join("credentials.json").exists(), "failed logins are not saved");
+    assert!(
+        !d.join("credentials.json").exists(),
+        "failed logins are not saved"
+    );
 
     let signed_out = kcr(d, &["project", "list"], "");
     assert_eq!(signed_out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&signed_out.stderr).contains("not signed in"));
 
-    ok(&kcr(d, &["login", "--server", &url, "-u", "admin", "--password-stdin"], &format!("{ADMIN_PASSWORD}\n")));
+    ok(&kcr(
+        d,
+        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    ));
     let bad_name = kcr(d, &["repo", "show", "team a", "web"], "");
     assert_eq!(bad_name.status.code(), Some(2));
     let unreachable = kcr(d, &["project", "list"], "");

@@ -42,9 +42,9 @@ impl fmt::Display for DenyReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DenyReason::AuthenticationRequired => f.write_str("authentication required"),
-            DenyReason::OutsideOrganization => {
-                f.write_str("users outside the project's organization may only pull public repositories")
-            }
+            DenyReason::OutsideOrganization => f.write_str(
+                "users outside the project's organization may only pull public repositories",
+            ),
             DenyReason::RepositoryRoleNeedsAccessKey => f.write_str(
                 "repository roles can be used only with access credentials from CLI tools \
                  (docker, podman, skopeo, kcr), not with a console password",
@@ -148,7 +148,13 @@ mod tests {
     ];
 
     /// The product's rules written as a plain table, independently of the implementation.
-    fn expected(who: Who, same_org: bool, cred: CredentialKind, action: Action, vis: Option<Visibility>) -> bool {
+    fn expected(
+        who: Who,
+        same_org: bool,
+        cred: CredentialKind,
+        action: Action,
+        vis: Option<Visibility>,
+    ) -> bool {
         use Action::*;
         let public_pull = action == Pull && vis == Some(Visibility::Public);
         if public_pull {
@@ -205,7 +211,10 @@ mod tests {
                             let p = principal(who, if same_org { "acme" } else { "other" }, cred);
                             let got = authorize(&p, action, &facts(who, vis)).is_allowed();
                             let want = expected(who, same_org, cred, action, vis);
-                            assert_eq!(got, want, "{who:?} same_org={same_org} {cred:?} {action:?} {vis:?}");
+                            assert_eq!(
+                                got, want,
+                                "{who:?} same_org={same_org} {cred:?} {action:?} {vis:?}"
+                            );
                             checked += 1;
                         }
                     }
@@ -218,21 +227,45 @@ mod tests {
     #[test]
     fn reasons_are_specific() {
         let viewer = principal(Who::RepoViewer, "acme", CredentialKind::AccessKey);
-        let d = authorize(&viewer, Action::Push, &facts(Who::RepoViewer, Some(Visibility::Private)));
-        assert_eq!(d, Decision::Deny(DenyReason::InsufficientRole { action: Action::Push, role: "repository viewer".into() }));
+        let d = authorize(
+            &viewer,
+            Action::Push,
+            &facts(Who::RepoViewer, Some(Visibility::Private)),
+        );
+        assert_eq!(
+            d,
+            Decision::Deny(DenyReason::InsufficientRole {
+                action: Action::Push,
+                role: "repository viewer".into()
+            })
+        );
         let console = principal(Who::RepoMember, "acme", CredentialKind::Password);
-        let d = authorize(&console, Action::Pull, &facts(Who::RepoMember, Some(Visibility::Private)));
+        let d = authorize(
+            &console,
+            Action::Pull,
+            &facts(Who::RepoMember, Some(Visibility::Private)),
+        );
         assert_eq!(d, Decision::Deny(DenyReason::RepositoryRoleNeedsAccessKey));
-        let d = authorize(&Principal::Anonymous, Action::Pull, &facts(Who::Anonymous, Some(Visibility::Private)));
+        let d = authorize(
+            &Principal::Anonymous,
+            Action::Pull,
+            &facts(Who::Anonymous, Some(Visibility::Private)),
+        );
         assert_eq!(d, Decision::Deny(DenyReason::AuthenticationRequired));
     }
 
     fn any_facts() -> impl Strategy<Value = ResourceFacts> {
         (
             prop_oneof![Just("acme"), Just("other")],
-            proptest::option::of(prop_oneof![Just(ProjectRole::Admin), Just(ProjectRole::Member)]),
+            proptest::option::of(prop_oneof![
+                Just(ProjectRole::Admin),
+                Just(ProjectRole::Member)
+            ]),
             proptest::option::of(prop_oneof![Just(RepoRole::Member), Just(RepoRole::Viewer)]),
-            proptest::option::of(prop_oneof![Just(Visibility::Private), Just(Visibility::Public)]),
+            proptest::option::of(prop_oneof![
+                Just(Visibility::Private),
+                Just(Visibility::Public)
+            ]),
         )
             .prop_map(|(org, project_role, repo_role, visibility)| ResourceFacts {
                 project_org: org.parse().unwrap(),
@@ -247,7 +280,10 @@ mod tests {
             Just(Principal::Anonymous),
             (
                 prop_oneof![Just("acme"), Just("other")],
-                prop_oneof![Just(CredentialKind::Password), Just(CredentialKind::AccessKey)]
+                prop_oneof![
+                    Just(CredentialKind::Password),
+                    Just(CredentialKind::AccessKey)
+                ]
             )
                 .prop_map(|(org, credential)| Principal::User {
                     id: "u".parse().unwrap(),

@@ -250,7 +250,9 @@ fn build(kind: ManifestKind, raw: RawManifest) -> Result<ParsedManifest, CoreErr
     if matches!(kind, ManifestKind::DockerImage | ManifestKind::DockerList)
         && (raw.subject.is_some() || raw.artifact_type.is_some())
     {
-        return Err(invalid("subject and artifactType are OCI fields; Docker manifests cannot carry them"));
+        return Err(invalid(
+            "subject and artifactType are OCI fields; Docker manifests cannot carry them",
+        ));
     }
     Ok(ParsedManifest {
         kind,
@@ -302,8 +304,14 @@ mod tests {
     #[test]
     fn schema1_and_garbage_are_refused() {
         let s1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
-        assert!(parse(None, s1).unwrap_err().to_string().contains("schema 1"));
-        assert!(parse(Some(DOCKER_SCHEMA1[1]), b"{}").unwrap_err().to_string().contains("schema 1"));
+        assert!(parse(None, s1)
+            .unwrap_err()
+            .to_string()
+            .contains("schema 1"));
+        assert!(parse(Some(DOCKER_SCHEMA1[1]), b"{}")
+            .unwrap_err()
+            .to_string()
+            .contains("schema 1"));
         assert!(parse(Some(OCI_MANIFEST), b"not json").is_err());
         assert!(parse(Some("text/plain"), &image_manifest(None)).is_err());
         let big = vec![b' '; MAX_MANIFEST_SIZE + 1];

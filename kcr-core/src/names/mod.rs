@@ -128,7 +128,9 @@ mod tests {
         for ok in ["a", "abc", "a.b", "a_b", "a__b", "a-b", "a---b", "a1.b2_c3"] {
             assert!(is_path_component(ok), "{ok}");
         }
-        for bad in ["", "A", "-a", "a-", "a..b", "a___b", "a._b", "a/b", ".a", "a b"] {
+        for bad in [
+            "", "A", "-a", "a-", "a..b", "a___b", "a._b", "a/b", ".a", "a b",
+        ] {
             assert!(!is_path_component(bad), "{bad}");
         }
     }

@@ -235,7 +235,12 @@ pub struct PutOutcome {
 #[async_trait]
 pub trait RepoCatalog: Send + Sync {
     /// Creates a project owned by `org`; `Conflict` if it exists.
-    async fn create_project(&self, id: &ProjectId, org: &OrgId, at: Timestamp) -> Result<ProjectRecord>;
+    async fn create_project(
+        &self,
+        id: &ProjectId,
+        org: &OrgId,
+        at: Timestamp,
+    ) -> Result<ProjectRecord>;
     /// A project.
     async fn project(&self, id: &ProjectId) -> Result<Option<ProjectRecord>>;
     /// Every project, by id.
@@ -290,7 +295,12 @@ pub trait ManifestIndex: Send + Sync {
     async fn manifest_body(&self, image: &ImagePath, digest: &Digest) -> Result<Option<Bytes>>;
     /// Deletes a manifest and the tags pointing at it (recorded in their history).
     /// `ManifestUnknown` when absent. Returns the tags removed.
-    async fn delete_manifest(&self, image: &ImagePath, digest: &Digest, at: Timestamp) -> Result<Vec<Tag>>;
+    async fn delete_manifest(
+        &self,
+        image: &ImagePath,
+        digest: &Digest,
+        at: Timestamp,
+    ) -> Result<Vec<Tag>>;
     /// Manifests of `image` whose subject is `subject`.
     async fn referrers(&self, image: &ImagePath, subject: &Digest) -> Result<Vec<ReferrerRecord>>;
     /// Makes a blob visible in an image (idempotent).
@@ -308,9 +318,19 @@ pub trait TagLog: Send + Sync {
     async fn resolve_tag(&self, image: &ImagePath, tag: &Tag) -> Result<Option<Digest>>;
     /// Live tags in lexical order, strictly after the text `after` (which need not be a tag),
     /// at most `limit`.
-    async fn list_tags(&self, image: &ImagePath, after: Option<&str>, limit: usize) -> Result<Vec<Tag>>;
+    async fn list_tags(
+        &self,
+        image: &ImagePath,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tag>>;
     /// Deletes a tag; returns the digest it pointed at, `None` if it did not exist.
-    async fn delete_tag(&self, image: &ImagePath, tag: &Tag, at: Timestamp) -> Result<Option<Digest>>;
+    async fn delete_tag(
+        &self,
+        image: &ImagePath,
+        tag: &Tag,
+        at: Timestamp,
+    ) -> Result<Option<Digest>>;
     /// A tag's timeline, oldest first.
     async fn tag_history(&self, image: &ImagePath, tag: &Tag) -> Result<Vec<TagEvent>>;
     /// Restores a deleted tag to `digest` (which must still exist in the image); `Conflict` when
@@ -332,7 +352,11 @@ pub trait MetadataStore:
 }
 
 impl<T> MetadataStore for T where
-    T: RepoCatalog + ManifestIndex + TagLog + super::access::IdentityStore + super::access::GrantStore
+    T: RepoCatalog
+        + ManifestIndex
+        + TagLog
+        + super::access::IdentityStore
+        + super::access::GrantStore
 {
 }
 

@@ -31,7 +31,10 @@ impl UploadId {
 impl FromStr for UploadId {
     type Err = StorageError;
     fn from_str(s: &str) -> Result<Self, StorageError> {
-        if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        if s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
             Ok(UploadId(s.to_owned()))
         } else {
             Err(StorageError::NotFound)
@@ -66,7 +69,12 @@ pub trait UploadStore: Send + Sync {
     async fn begin(&self, owner: &str) -> StoreResult<UploadState>;
     /// Appends a chunk that must start at `offset` (the session's size), or fails with
     /// `OffsetMismatch` and appends nothing. Bytes received before a stream error are kept.
-    async fn append(&self, id: &UploadId, offset: u64, data: ByteStream) -> StoreResult<UploadState>;
+    async fn append(
+        &self,
+        id: &UploadId,
+        offset: u64,
+        data: ByteStream,
+    ) -> StoreResult<UploadState>;
     /// The session's state; `NotFound` when unknown.
     async fn state(&self, id: &UploadId) -> StoreResult<UploadState>;
     /// Verifies the content against `expected` and moves it into the blob store durably.

@@ -126,12 +126,19 @@ impl UploadStore for MemoryBlobStore {
         Ok(state)
     }
 
-    async fn append(&self, id: &UploadId, offset: u64, mut data: ByteStream) -> StoreResult<UploadState> {
+    async fn append(
+        &self,
+        id: &UploadId,
+        offset: u64,
+        mut data: ByteStream,
+    ) -> StoreResult<UploadState> {
         {
             let mut uploads = self.uploads();
             let s = uploads.get_mut(id).ok_or(StorageError::NotFound)?;
             if s.busy {
-                return Err(StorageError::Conflict("another chunk is being written".into()));
+                return Err(StorageError::Conflict(
+                    "another chunk is being written".into(),
+                ));
             }
             if s.state.size != offset {
                 return Err(StorageError::OffsetMismatch {

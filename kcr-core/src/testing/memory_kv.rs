@@ -82,7 +82,10 @@ impl KvEngine for MemoryKvEngine {
             .collect())
     }
 
-    fn transact<T>(&self, body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>) -> Result<T, CoreError> {
+    fn transact<T>(
+        &self,
+        body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>,
+    ) -> Result<T, CoreError> {
         let mut map = self.lock();
         let overlay = Overlay {
             base: &map,

@@ -45,6 +45,9 @@ mod tests {
             bearer(&base, "kcr", Some("repository:p/r/i:pull,push"), false),
             "Bearer realm=\"http://127.0.0.1:5000/v2/token\",service=\"kcr\",scope=\"repository:p/r/i:pull,push\""
         );
-        assert_eq!(base_url(&h, Some("https://r.example/")), "https://r.example");
+        assert_eq!(
+            base_url(&h, Some("https://r.example/")),
+            "https://r.example"
+        );
     }
 }

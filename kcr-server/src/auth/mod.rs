@@ -99,7 +99,10 @@ fn now() -> Timestamp {
 
 /// Access-key ids are `KCR` + 17 uppercase letters or digits; user names are lowercase.
 fn looks_like_key_id(s: &str) -> bool {
-    s.len() == 20 && s.starts_with("KCR") && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    s.len() == 20
+        && s.starts_with("KCR")
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 impl Authenticator {
@@ -160,7 +163,14 @@ impl Authenticator {
         (entry.fingerprint == fp && fresh).then(|| (entry.user.clone(), entry.org.clone()))
     }
 
-    fn remember(&self, cache_key: &str, secret: &str, user: UserId, org: OrgId, expires: Option<Timestamp>) {
+    fn remember(
+        &self,
+        cache_key: &str,
+        secret: &str,
+        user: UserId,
+        org: OrgId,
+        expires: Option<Timestamp>,
+    ) {
         let entry = CachedSecret {
             fingerprint: self.fingerprint(secret),
             user,
@@ -172,14 +182,23 @@ impl Authenticator {
     }
 
     /// Verifies an access key.
-    pub async fn verify_access_key(&self, id: &str, secret: &str, client: IpAddr) -> Result<Principal, ApiError> {
+    pub async fn verify_access_key(
+        &self,
+        id: &str,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<Principal, ApiError> {
         // Blocked clients are refused before the cache is consulted: otherwise a blocked client
         // could keep guessing, a cache hit (200) telling a right guess from a wrong one (429).
         self.blocked(client)?;
         let cache_key = format!("key:{id}");
         if let Some((user, org)) = self.cached(&cache_key, secret) {
             self.touch_key(id, &cache_key).await;
-            return Ok(Principal::User { id: user, org, credential: CredentialKind::AccessKey });
+            return Ok(Principal::User {
+                id: user,
+                org,
+                credential: CredentialKind::AccessKey,
+            });
         }
         let invalid = || unauthorized("invalid access key id or secret");
         let Some(key) = self.meta.access_key(id).await? else {
@@ -188,23 +207,36 @@ impl Authenticator {
         };
         let hash = key.secret_hash.clone();
         let secret_owned = secret.to_owned();
-        let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&secret_owned, &hash))
-            .await
-            .unwrap_or(false);
+        let matches =
+            tokio::task::spawn_blocking(move || secret::verify_secret(&secret_owned, &hash))
+                .await
+                .unwrap_or(false);
         if !matches {
             self.limiter.failed(client);
             return Err(invalid());
         }
         if key.expires.is_some_and(|e| e <= now()) {
-            return Err(unauthorized("this access key has expired; create a new one"));
+            return Err(unauthorized(
+                "this access key has expired; create a new one",
+            ));
         }
         let Some(user) = self.meta.user(&key.user).await? else {
             return Err(invalid());
         };
         self.limiter.succeeded(client);
-        self.remember(&cache_key, secret, user.id.clone(), user.org.clone(), key.expires);
+        self.remember(
+            &cache_key,
+            secret,
+            user.id.clone(),
+            user.org.clone(),
+            key.expires,
+        );
         let _ = self.meta.touch_access_key(id, now()).await;
-        Ok(Principal::User { id: user.id, org: user.org, credential: CredentialKind::AccessKey })
+        Ok(Principal::User {
+            id: user.id,
+            org: user.org,
+            credential: CredentialKind::AccessKey,
+        })
     }
 
     /// Updates a key's last-use time at most once a minute.
@@ -225,11 +257,20 @@ impl Authenticator {
     }
 
     /// Verifies a user's console password.
-    pub async fn verify_password(&self, user: &str, password: &str, client: IpAddr) -> Result<Principal, ApiError> {
+    pub async fn verify_password(
+        &self,
+        user: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> Result<Principal, ApiError> {
         self.blocked(client)?;
         let cache_key = format!("user:{user}");
         if let Some((id, org)) = self.cached(&cache_key, password) {
-            return Ok(Principal::User { id, org, credential: CredentialKind::Password });
+            return Ok(Principal::User {
+                id,
+                org,
+                credential: CredentialKind::Password,
+            });
         }
         let invalid = || unauthorized("invalid user name or password");
         let record = match user.parse::<UserId>() {
@@ -240,7 +281,8 @@ impl Authenticator {
             // Spend the same argon2 work as for a real user, so that response times do not
             // tell which user names exist.
             let pw = password.to_owned();
-            let _ = tokio::task::spawn_blocking(move || secret::verify_secret(&pw, dummy_hash())).await;
+            let _ =
+                tokio::task::spawn_blocking(move || secret::verify_secret(&pw, dummy_hash())).await;
             self.limiter.failed(client);
             return Err(invalid());
         };
@@ -254,8 +296,18 @@ impl Authenticator {
             return Err(invalid());
         }
         self.limiter.succeeded(client);
-        self.remember(&cache_key, password, record.id.clone(), record.org.clone(), None);
-        Ok(Principal::User { id: record.id, org: record.org, credential: CredentialKind::Password })
+        self.remember(
+            &cache_key,
+            password,
+            record.id.clone(),
+            record.org.clone(),
+            None,
+        );
+        Ok(Principal::User {
+            id: record.id,
+            org: record.org,
+            credential: CredentialKind::Password,
+        })
     }
 
     /// Forgets a revoked key: its cached verification and, through the key lookup on every token
@@ -274,7 +326,9 @@ impl Authenticator {
         let cache_key = format!("key:{id}");
         let cached = {
             let cache = self.cache();
-            cache.get(&cache_key).map(|e| e.expires.is_none_or(|x| x > now()))
+            cache
+                .get(&cache_key)
+                .map(|e| e.expires.is_none_or(|x| x > now()))
         };
         if let Some(alive) = cached {
             return Ok(alive);
@@ -288,24 +342,35 @@ impl Authenticator {
 
     /// Authenticates a request. Registry endpoints pass `allow_password = false`: passwords are
     /// for the console and the management API, access keys for registry clients.
-    pub async fn caller(&self, headers: &HeaderMap, client: IpAddr, allow_password: bool) -> Result<Caller, ApiError> {
+    pub async fn caller(
+        &self,
+        headers: &HeaderMap,
+        client: IpAddr,
+        allow_password: bool,
+    ) -> Result<Caller, ApiError> {
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
             return Ok(Caller::anonymous());
         };
-        let value = value.to_str().map_err(|_| unauthorized("malformed Authorization header"))?;
+        let value = value
+            .to_str()
+            .map_err(|_| unauthorized("malformed Authorization header"))?;
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         if scheme.eq_ignore_ascii_case("bearer") {
             return self.bearer(rest.trim()).await;
         }
         if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(unauthorized("unsupported Authorization scheme; use Basic or Bearer"));
+            return Err(unauthorized(
+                "unsupported Authorization scheme; use Basic or Bearer",
+            ));
         }
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
-        let (user, secret) = decoded.split_once(':').ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+        let (user, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
         let principal = if looks_like_key_id(user) {
             self.verify_access_key(user, secret, client).await?
         } else if allow_password {
@@ -316,7 +381,10 @@ impl Authenticator {
                  create one with POST /api/v1/users/<you>/access-keys or `kcr key create`",
             ));
         };
-        Ok(Caller { principal, token_access: None })
+        Ok(Caller {
+            principal,
+            token_access: None,
+        })
     }
 
     async fn bearer(&self, token: &str) -> Result<Caller, ApiError> {
@@ -327,20 +395,39 @@ impl Authenticator {
         let principal = match (&claims.kid, claims.org.as_deref()) {
             (Some(kid), Some(org)) => {
                 if !self.key_alive(kid).await? {
-                    return Err(unauthorized("the access key this token was issued for has been revoked or has expired"));
+                    return Err(unauthorized(
+                        "the access key this token was issued for has been revoked or has expired",
+                    ));
                 }
-                let id = claims.sub.parse().map_err(|_| unauthorized("invalid token subject"))?;
-                let org = org.parse().map_err(|_| unauthorized("invalid token organization"))?;
-                Principal::User { id, org, credential: CredentialKind::AccessKey }
+                let id = claims
+                    .sub
+                    .parse()
+                    .map_err(|_| unauthorized("invalid token subject"))?;
+                let org = org
+                    .parse()
+                    .map_err(|_| unauthorized("invalid token organization"))?;
+                Principal::User {
+                    id,
+                    org,
+                    credential: CredentialKind::AccessKey,
+                }
             }
             _ => Principal::Anonymous,
         };
-        Ok(Caller { principal, token_access: Some(claims.access) })
+        Ok(Caller {
+            principal,
+            token_access: Some(claims.access),
+        })
     }
 
     /// Issues a token for `principal` granting `access`. Returns the token, its lifetime in
     /// seconds and the issue time (RFC 3339).
-    pub fn issue(&self, principal: &Principal, key_id: Option<String>, access: Vec<ResourceActions>) -> Result<(String, u64, String), ApiError> {
+    pub fn issue(
+        &self,
+        principal: &Principal,
+        key_id: Option<String>,
+        access: Vec<ResourceActions>,
+    ) -> Result<(String, u64, String), ApiError> {
         let iat = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -363,7 +450,11 @@ impl Authenticator {
             access,
         };
         let token = self.tokens.sign(&claims).map_err(|e| {
-            let mut err = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "could not issue a token");
+            let mut err = ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                "could not issue a token",
+            );
             err.internal = Some(e.to_string());
             err
         })?;

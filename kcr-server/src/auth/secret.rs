@@ -31,7 +31,10 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
 
 /// A new access-key id: `KCR` and 17 uppercase letters or digits.
 pub fn new_key_id() -> String {
-    format!("KCR{}", random_string(17, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+    format!(
+        "KCR{}",
+        random_string(17, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    )
 }
 
 /// A new secret: 40 characters from a 62-letter alphabet (about 238 bits).

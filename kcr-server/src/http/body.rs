@@ -6,10 +6,7 @@ use kcr_core::store::ByteStream;
 
 /// Streams a request body into a store without buffering it.
 pub fn stream(body: Body) -> ByteStream {
-    Box::pin(
-        body.into_data_stream()
-            .map_err(std::io::Error::other),
-    )
+    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
 }
 
 /// Reads a body of at most `limit` bytes; `None` when it is larger.

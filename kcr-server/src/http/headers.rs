@@ -26,7 +26,10 @@ pub enum RangeError {
 
 /// Parses a request `Range: bytes=a-b | a- | -n` against a blob of `size` bytes.
 pub fn parse_range(value: &str, size: u64) -> Result<ByteRange, RangeError> {
-    let spec = value.trim().strip_prefix("bytes=").ok_or(RangeError::Ignore)?;
+    let spec = value
+        .trim()
+        .strip_prefix("bytes=")
+        .ok_or(RangeError::Ignore)?;
     if spec.contains(',') {
         return Err(RangeError::Ignore);
     }
@@ -78,11 +81,26 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Ok(ByteRange { start: 0, end: 9 }));
-        assert_eq!(parse_range("bytes=90-", 100), Ok(ByteRange { start: 90, end: 99 }));
-        assert_eq!(parse_range("bytes=-10", 100), Ok(ByteRange { start: 90, end: 99 }));
-        assert_eq!(parse_range("bytes=50-500", 100), Ok(ByteRange { start: 50, end: 99 }));
-        assert_eq!(parse_range("bytes=100-", 100), Err(RangeError::Unsatisfiable));
+        assert_eq!(
+            parse_range("bytes=0-9", 100),
+            Ok(ByteRange { start: 0, end: 9 })
+        );
+        assert_eq!(
+            parse_range("bytes=90-", 100),
+            Ok(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            parse_range("bytes=-10", 100),
+            Ok(ByteRange { start: 90, end: 99 })
+        );
+        assert_eq!(
+            parse_range("bytes=50-500", 100),
+            Ok(ByteRange { start: 50, end: 99 })
+        );
+        assert_eq!(
+            parse_range("bytes=100-", 100),
+            Err(RangeError::Unsatisfiable)
+        );
         assert_eq!(parse_range("items=0-1", 100), Err(RangeError::Ignore));
         assert_eq!(parse_range("bytes=0-1,3-4", 100), Err(RangeError::Ignore));
         assert_eq!(parse_content_range("0-99"), Some((0, 99)));

@@ -62,8 +62,15 @@ mod tests {
             next_link("/v2/p/r/i/tags/list", Some(2), "v1.0"),
             "</v2/p/r/i/tags/list?n=2&last=v1.0>; rel=\"next\""
         );
-        let q = PageQuery::from_pairs(&[("n".into(), "5".into()), ("last".into(), "a".into())]).unwrap();
-        assert_eq!(q, PageQuery { n: Some(5), last: Some("a".into()) });
+        let q = PageQuery::from_pairs(&[("n".into(), "5".into()), ("last".into(), "a".into())])
+            .unwrap();
+        assert_eq!(
+            q,
+            PageQuery {
+                n: Some(5),
+                last: Some("a".into())
+            }
+        );
         assert!(PageQuery::from_pairs(&[("n".into(), "-1".into())]).is_err());
     }
 }

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use kcr_core::access::{Action, Principal};
 use serde::Serialize;
 
-use crate::auth::scope::{parse_scope, ResourceActions};
 use crate::auth::facts;
+use crate::auth::scope::{parse_scope, ResourceActions};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -28,7 +28,10 @@ pub async fn token(State(state): State<AppState>, request: Request) -> Response 
         Ok(r) => r,
         Err(mut e) => {
             if e.status == StatusCode::UNAUTHORIZED {
-                e = e.with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"kcr\""));
+                e = e.with_header(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"kcr\""),
+                );
             }
             e.into_response()
         }
@@ -97,7 +100,9 @@ fn basic_user(headers: &axum::http::HeaderMap) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     Some(text.split_once(':')?.0.to_owned())
 }

@@ -187,7 +187,9 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
             else {
                 continue;
             };
-            if let Some(m) = self.read::<Membership>("membership", &layout::membership(&project, user))? {
+            if let Some(m) =
+                self.read::<Membership>("membership", &layout::membership(&project, user))?
+            {
                 out.push(m);
             }
         }
@@ -198,7 +200,10 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
         let key = layout::repo_grant(&g.project, &g.repository, &g.user);
         let reverse = layout::user_grant(&g.user, &g.project, &g.repository);
         self.mutate(|tx| {
-            if tx.get(&layout::repository(&g.project, &g.repository))?.is_none() {
+            if tx
+                .get(&layout::repository(&g.project, &g.repository))?
+                .is_none()
+            {
                 return Err(abort(CoreError::NameUnknown {
                     what: "repository",
                     name: format!("{}/{}", g.project, g.repository),
@@ -261,11 +266,18 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
             let Some((project, repo)) = std::str::from_utf8(&k[prefix.len()..])
                 .ok()
                 .and_then(|s| s.split_once('/'))
-                .and_then(|(p, r)| Some((p.parse::<ProjectId>().ok()?, r.parse::<RepositoryName>().ok()?)))
+                .and_then(|(p, r)| {
+                    Some((
+                        p.parse::<ProjectId>().ok()?,
+                        r.parse::<RepositoryName>().ok()?,
+                    ))
+                })
             else {
                 continue;
             };
-            if let Some(g) = self.read::<RepoGrant>("grant", &layout::repo_grant(&project, &repo, user))? {
+            if let Some(g) =
+                self.read::<RepoGrant>("grant", &layout::repo_grant(&project, &repo, user))?
+            {
                 out.push(g);
             }
         }

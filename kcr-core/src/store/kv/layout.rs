@@ -116,7 +116,11 @@ pub fn tag_sequence(path: &ImagePath, tag: &Tag) -> Vec<u8> {
 
 /// `hist\0{path}\0{tag}\0{seq}`.
 pub fn tag_event(path: &ImagePath, tag: &Tag, seq: u64) -> Vec<u8> {
-    under_image(b"hist", path, &[tag.as_str().as_bytes(), &seq.to_be_bytes()])
+    under_image(
+        b"hist",
+        path,
+        &[tag.as_str().as_bytes(), &seq.to_be_bytes()],
+    )
 }
 
 /// Prefix of one tag's history.
@@ -129,7 +133,10 @@ pub fn referrer(path: &ImagePath, subject: &Digest, referrer: &Digest) -> Vec<u8
     under_image(
         b"ref",
         path,
-        &[subject.to_string().as_bytes(), referrer.to_string().as_bytes()],
+        &[
+            subject.to_string().as_bytes(),
+            referrer.to_string().as_bytes(),
+        ],
     )
 }
 
@@ -175,7 +182,11 @@ pub fn user_keys(user: &crate::access::UserId) -> Vec<u8> {
 
 /// `pmem\0{project}\0{user}`.
 pub fn membership(project: &ProjectId, user: &crate::access::UserId) -> Vec<u8> {
-    key(&[b"pmem", project.as_str().as_bytes(), user.as_str().as_bytes()])
+    key(&[
+        b"pmem",
+        project.as_str().as_bytes(),
+        user.as_str().as_bytes(),
+    ])
 }
 
 /// Prefix of a project's members.
@@ -185,7 +196,11 @@ pub fn memberships_of(project: &ProjectId) -> Vec<u8> {
 
 /// `umem\0{user}\0{project}`.
 pub fn user_membership(user: &crate::access::UserId, project: &ProjectId) -> Vec<u8> {
-    key(&[b"umem", user.as_str().as_bytes(), project.as_str().as_bytes()])
+    key(&[
+        b"umem",
+        user.as_str().as_bytes(),
+        project.as_str().as_bytes(),
+    ])
 }
 
 /// Prefix of a user's projects.
@@ -194,8 +209,16 @@ pub fn user_memberships(user: &crate::access::UserId) -> Vec<u8> {
 }
 
 /// `rgrant\0{project}/{repository}\0{user}`.
-pub fn repo_grant(project: &ProjectId, repo: &RepositoryName, user: &crate::access::UserId) -> Vec<u8> {
-    key(&[b"rgrant", format!("{project}/{repo}").as_bytes(), user.as_str().as_bytes()])
+pub fn repo_grant(
+    project: &ProjectId,
+    repo: &RepositoryName,
+    user: &crate::access::UserId,
+) -> Vec<u8> {
+    key(&[
+        b"rgrant",
+        format!("{project}/{repo}").as_bytes(),
+        user.as_str().as_bytes(),
+    ])
 }
 
 /// Prefix of a repository's grants.
@@ -204,8 +227,16 @@ pub fn repo_grants_of(project: &ProjectId, repo: &RepositoryName) -> Vec<u8> {
 }
 
 /// `ugrant\0{user}\0{project}/{repository}`.
-pub fn user_grant(user: &crate::access::UserId, project: &ProjectId, repo: &RepositoryName) -> Vec<u8> {
-    key(&[b"ugrant", user.as_str().as_bytes(), format!("{project}/{repo}").as_bytes()])
+pub fn user_grant(
+    user: &crate::access::UserId,
+    project: &ProjectId,
+    repo: &RepositoryName,
+) -> Vec<u8> {
+    key(&[
+        b"ugrant",
+        user.as_str().as_bytes(),
+        format!("{project}/{repo}").as_bytes(),
+    ])
 }
 
 /// Prefix of a user's repository grants.
@@ -215,10 +246,18 @@ pub fn user_grants(user: &crate::access::UserId) -> Vec<u8> {
 
 /// Prefixes of every key that belongs to one image (for deleting a repository).
 pub fn image_prefixes(path: &ImagePath) -> Vec<Vec<u8>> {
-    [&b"man"[..], b"body", b"tag", b"tseq", b"hist", b"ref", b"link"]
-        .iter()
-        .map(|kind| under_image(kind, path, &[b""]))
-        .collect()
+    [
+        &b"man"[..],
+        b"body",
+        b"tag",
+        b"tseq",
+        b"hist",
+        b"ref",
+        b"link",
+    ]
+    .iter()
+    .map(|kind| under_image(kind, path, &[b""]))
+    .collect()
 }
 
 /// Prefix of a repository's images.

@@ -38,7 +38,11 @@ impl<E: KvEngine> KvMetadataStore<E> {
     }
 
     /// Decodes every record under `prefix`.
-    pub(super) fn scan_records<T: DeserializeOwned>(&self, what: &str, prefix: &[u8]) -> Result<Vec<T>> {
+    pub(super) fn scan_records<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        prefix: &[u8],
+    ) -> Result<Vec<T>> {
         self.engine
             .scan(prefix, None, usize::MAX)?
             .iter()
@@ -47,14 +51,21 @@ impl<E: KvEngine> KvMetadataStore<E> {
     }
 
     /// Runs a transaction, then makes it durable.
-    pub(super) async fn mutate<T>(&self, body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>) -> Result<T> {
+    pub(super) async fn mutate<T>(
+        &self,
+        body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>,
+    ) -> Result<T> {
         let value = self.engine.transact(body)?;
         self.engine.sync().await?;
         Ok(value)
     }
 }
 
-pub(super) fn get<T: DeserializeOwned>(tx: &dyn KvTxn, what: &str, key: &[u8]) -> Result<Option<T>, TxnError> {
+pub(super) fn get<T: DeserializeOwned>(
+    tx: &dyn KvTxn,
+    what: &str,
+    key: &[u8],
+) -> Result<Option<T>, TxnError> {
     match tx.get(key)? {
         Some(v) => codec::decode(what, &v).map(Some).map_err(TxnError::Storage),
         None => Ok(None),
@@ -79,7 +90,11 @@ fn append_event(
 ) -> Result<(), TxnError> {
     let seq_key = layout::tag_sequence(image, tag);
     let seq = next_sequence(tx, &seq_key)?;
-    put(tx, &layout::tag_event(image, tag, seq), &TagEvent { at, kind })?;
+    put(
+        tx,
+        &layout::tag_event(image, tag, seq),
+        &TagEvent { at, kind },
+    )?;
     tx.put(&seq_key, &(seq + 1).to_be_bytes())
 }
 
@@ -133,7 +148,9 @@ fn insert_repository(
         Some(p) => p,
         None if create_project => ProjectRecord {
             id: new.project.clone(),
-            org: crate::store::DEFAULT_ORG.parse().map_err(|e| abort(CoreError::NameInvalid(e)))?,
+            org: crate::store::DEFAULT_ORG
+                .parse()
+                .map_err(|e| abort(CoreError::NameInvalid(e)))?,
             created: at,
             repository_count: 0,
         },
@@ -153,7 +170,11 @@ fn insert_repository(
         ))));
     }
     limits
-        .check(QuotaKind::RepositoriesPerProject, project.repository_count, 1)
+        .check(
+            QuotaKind::RepositoriesPerProject,
+            project.repository_count,
+            1,
+        )
         .map_err(abort)?;
     project.repository_count += 1;
     let record = RepositoryRecord {
@@ -220,7 +241,8 @@ fn point_tag(
 fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutcome, TxnError> {
     let path = &put_req.image;
     let at = put_req.at;
-    let mut repo = load_or_create_repository(tx, path, put_req.create_missing, &put_req.limits, at)?;
+    let mut repo =
+        load_or_create_repository(tx, path, put_req.create_missing, &put_req.limits, at)?;
     let ikey = layout::image(path);
     let (mut image, created_image) = match get::<ImageRecord>(tx, "image", &ikey)? {
         Some(i) => (i, false),
@@ -230,7 +252,11 @@ fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutco
                 .check(QuotaKind::ImagesPerRepository, repo.image_count, 1)
                 .map_err(abort)?;
             repo.image_count += 1;
-            put(tx, &layout::repository(path.project(), path.repository()), &repo)?;
+            put(
+                tx,
+                &layout::repository(path.project(), path.repository()),
+                &repo,
+            )?;
             let image = ImageRecord {
                 path: path.clone(),
                 created: at,
@@ -268,7 +294,11 @@ fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutco
                     artifact_type: put_req.artifact_type.clone(),
                     annotations: put_req.annotations.clone(),
                 };
-                put(tx, &layout::referrer(path, subject, &put_req.digest), &referrer)?;
+                put(
+                    tx,
+                    &layout::referrer(path, subject, &put_req.digest),
+                    &referrer,
+                )?;
             }
             let mut references = put_req.required_blobs.clone();
             references.extend(put_req.required_manifests.iter().cloned());
@@ -333,7 +363,9 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
         self.mutate(|tx| {
             let key = layout::project(id);
             if tx.get(&key)?.is_some() {
-                return Err(abort(CoreError::Conflict(format!("project {id} already exists"))));
+                return Err(abort(CoreError::Conflict(format!(
+                    "project {id} already exists"
+                ))));
             }
             let record = ProjectRecord {
                 id: id.clone(),
@@ -371,13 +403,19 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
         // the deletion fails its own transaction on the missing repository record, or leaves
         // keys that the next deletion or GC removes.
         let mut doomed = Vec::new();
-        for (k, _) in self
-            .engine
-            .scan(&layout::images_of_repository(project, name), None, usize::MAX)?
-        {
+        for (k, _) in self.engine.scan(
+            &layout::images_of_repository(project, name),
+            None,
+            usize::MAX,
+        )? {
             if let Some(path) = layout::image_path_from_key(&k) {
                 for prefix in layout::image_prefixes(&path) {
-                    doomed.extend(self.engine.scan(&prefix, None, usize::MAX)?.into_iter().map(|(k, _)| k));
+                    doomed.extend(
+                        self.engine
+                            .scan(&prefix, None, usize::MAX)?
+                            .into_iter()
+                            .map(|(k, _)| k),
+                    );
                 }
             }
             doomed.push(k);
@@ -560,7 +598,12 @@ impl<E: KvEngine> TagLog for KvMetadataStore<E> {
         self.read("tag", &layout::tag(image, tag))
     }
 
-    async fn list_tags(&self, image: &ImagePath, after: Option<&str>, limit: usize) -> Result<Vec<Tag>> {
+    async fn list_tags(
+        &self,
+        image: &ImagePath,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tag>> {
         let prefix = layout::tags_of(image);
         let after = after.map(|t| [prefix.as_slice(), t.as_bytes()].concat());
         Ok(self
@@ -571,7 +614,12 @@ impl<E: KvEngine> TagLog for KvMetadataStore<E> {
             .collect())
     }
 
-    async fn delete_tag(&self, image: &ImagePath, tag: &Tag, at: Timestamp) -> Result<Option<Digest>> {
+    async fn delete_tag(
+        &self,
+        image: &ImagePath,
+        tag: &Tag,
+        at: Timestamp,
+    ) -> Result<Option<Digest>> {
         self.mutate(|tx| {
             let tkey = layout::tag(image, tag);
             let Some(digest) = get::<Digest>(tx, "tag", &tkey)? else {
@@ -624,7 +672,13 @@ impl<E: KvEngine> TagLog for KvMetadataStore<E> {
                 0 => None,
                 n => get(tx, "tag event", &layout::tag_event(image, tag, n - 1))?,
             };
-            if !matches!(last, Some(TagEvent { kind: TagEventKind::Deleted { .. }, .. })) {
+            if !matches!(
+                last,
+                Some(TagEvent {
+                    kind: TagEventKind::Deleted { .. },
+                    ..
+                })
+            ) {
                 return Err(abort(CoreError::Conflict(format!(
                     "tag {tag} was never deleted, so there is nothing to restore"
                 ))));
@@ -635,7 +689,16 @@ impl<E: KvEngine> TagLog for KvMetadataStore<E> {
             let ikey = layout::image(image);
             let mut image_record: ImageRecord =
                 get(tx, "image", &ikey)?.ok_or_else(|| unknown_manifest(digest))?;
-            point_tag(tx, image, &mut image_record, &mut record, tag, &limits, at, true)?;
+            point_tag(
+                tx,
+                image,
+                &mut image_record,
+                &mut record,
+                tag,
+                &limits,
+                at,
+                true,
+            )?;
             put(tx, &ikey, &image_record)?;
             put(tx, &mkey, &record)?;
             Ok(())

@@ -81,7 +81,11 @@ pub fn bad_request(message: impl Into<String>) -> ApiError {
 
 /// `404 NAME_UNKNOWN`.
 pub fn not_found(what: &str, name: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NAME_UNKNOWN", format!("{what} {name} not found"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NAME_UNKNOWN",
+        format!("{what} {name} not found"),
+    )
 }
 
 impl ApiCaller {
@@ -142,7 +146,12 @@ impl ApiCaller {
         project: &ProjectId,
         reason: DenyReason,
     ) -> Result<ApiError, ApiError> {
-        if let Principal::User { id, credential: CredentialKind::Password, .. } = &self.principal {
+        if let Principal::User {
+            id,
+            credential: CredentialKind::Password,
+            ..
+        } = &self.principal
+        {
             let grants = self.state.registry.meta().user_repo_grants(id).await?;
             if grants.iter().any(|g| &g.project == project) {
                 return Ok(denied(DenyReason::RepositoryRoleNeedsAccessKey.to_string()));
@@ -152,7 +161,9 @@ impl ApiCaller {
             DenyReason::InsufficientRole { .. } | DenyReason::RepositoryRoleNeedsAccessKey => {
                 denied(format!("{reason}"))
             }
-            _ => denied(format!("you may not {action} in project {project}, or it does not exist")),
+            _ => denied(format!(
+                "you may not {action} in project {project}, or it does not exist"
+            )),
         })
     }
 }

@@ -66,7 +66,12 @@ async fn target(caller: &ApiCaller, user: &str, admin_may: bool) -> Result<UserR
 /// `GET /users/{user}/access-keys`.
 pub async fn list(caller: ApiCaller, Path(user): Path<String>) -> Result<Response, ApiError> {
     let record = target(&caller, &user, true).await?;
-    let keys = caller.state.registry.meta().list_access_keys(&record.id).await?;
+    let keys = caller
+        .state
+        .registry
+        .meta()
+        .list_access_keys(&record.id)
+        .await?;
     let views: Vec<KeyView> = keys.iter().map(KeyView::from).collect();
     Ok(json(StatusCode::OK, &views))
 }
@@ -102,7 +107,11 @@ pub async fn create(
     }
     let secret = new_secret();
     let secret_hash = hash_secret(&secret).map_err(|e| {
-        let mut err = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "could not hash the secret");
+        let mut err = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            "could not hash the secret",
+        );
         err.internal = Some(e.to_string());
         err
     })?;
@@ -118,15 +127,32 @@ pub async fn create(
             .map(|d| Timestamp(created.0 + u64::from(d) * 86_400_000)),
         last_used: None,
     };
-    caller.state.registry.meta().create_access_key(key.clone()).await?;
-    Ok(json(StatusCode::CREATED, &CreatedKey { key: KeyView::from(&key), secret }))
+    caller
+        .state
+        .registry
+        .meta()
+        .create_access_key(key.clone())
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &CreatedKey {
+            key: KeyView::from(&key),
+            secret,
+        },
+    ))
 }
 
 /// `DELETE /users/{user}/access-keys/{key}`: revokes a key and every token issued for it, at once.
-pub async fn revoke(caller: ApiCaller, Path((user, key)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn revoke(
+    caller: ApiCaller,
+    Path((user, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let record = target(&caller, &user, true).await?;
     let meta = caller.state.registry.meta();
-    let owned = meta.access_key(&key).await?.is_some_and(|k| k.user == record.id);
+    let owned = meta
+        .access_key(&key)
+        .await?
+        .is_some_and(|k| k.user == record.id);
     if !owned || !meta.delete_access_key(&key).await? {
         return Err(not_found("access key", &key));
     }
@@ -150,9 +176,17 @@ pub async fn set_password(
 ) -> Result<Response, ApiError> {
     let mut record = target(&caller, &user, true).await?;
     record.password_hash = new_password_hash(&body.password)?;
-    caller.state.registry.meta().update_user(record.clone()).await?;
+    caller
+        .state
+        .registry
+        .meta()
+        .update_user(record.clone())
+        .await?;
     if let Some(auth) = &caller.state.auth {
         auth.forget_password(&record.id);
     }
-    Ok(json(StatusCode::OK, &serde_json::json!({ "user": record.id.to_string() })))
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "user": record.id.to_string() }),
+    ))
 }

@@ -21,7 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .route("/me", get(orgs::me))
         .route("/orgs", post(orgs::create_org))
-        .route("/orgs/{org}/users", get(orgs::list_users).post(orgs::create_user))
+        .route(
+            "/orgs/{org}/users",
+            get(orgs::list_users).post(orgs::create_user),
+        )
         .route("/projects", get(projects::list).post(projects::create))
         .route("/projects/{project}", get(projects::show))
         .route("/projects/{project}/members", get(projects::list_members))
@@ -50,5 +53,8 @@ pub fn router() -> Router<AppState> {
             "/users/{user}/access-keys",
             get(keys::list).post(keys::create),
         )
-        .route("/users/{user}/access-keys/{key}", axum::routing::delete(keys::revoke))
+        .route(
+            "/users/{user}/access-keys/{key}",
+            axum::routing::delete(keys::revoke),
+        )
 }

@@ -46,7 +46,11 @@ pub fn new_password_hash(password: &str) -> Result<String, ApiError> {
         )));
     }
     hash_secret(password).map_err(|e| {
-        let mut err = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "could not hash the password");
+        let mut err = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "UNKNOWN",
+            "could not hash the password",
+        );
         err.internal = Some(e.to_string());
         err
     })
@@ -63,7 +67,10 @@ struct Me {
 pub async fn me(caller: ApiCaller) -> Result<Response, ApiError> {
     let (id, _) = caller.user()?;
     let meta = caller.state.registry.meta();
-    let user = meta.user(&id).await?.ok_or_else(|| denied("no such user"))?;
+    let user = meta
+        .user(&id)
+        .await?
+        .ok_or_else(|| denied("no such user"))?;
     let projects = meta
         .user_projects(&id)
         .await?
@@ -82,7 +89,14 @@ pub async fn me(caller: ApiCaller) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(json(StatusCode::OK, &Me { user: (&user).into(), projects, repository_roles }))
+    Ok(json(
+        StatusCode::OK,
+        &Me {
+            user: (&user).into(),
+            projects,
+            repository_roles,
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -92,15 +106,26 @@ pub struct NewOrg {
 }
 
 /// `POST /orgs`: administrators of the bootstrap organization create organizations.
-pub async fn create_org(caller: ApiCaller, ApiJson(body): ApiJson<NewOrg>) -> Result<Response, ApiError> {
+pub async fn create_org(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<NewOrg>,
+) -> Result<Response, ApiError> {
     let root: OrgId = parse("organization", DEFAULT_ORG)?;
     if !caller.is_org_admin(&root).await? {
-        return Err(denied("only administrators of the default organization create organizations"));
+        return Err(denied(
+            "only administrators of the default organization create organizations",
+        ));
     }
     let id: OrgId = parse("organization", &body.id)?;
-    let record = OrgRecord { id: id.clone(), created: now() };
+    let record = OrgRecord {
+        id: id.clone(),
+        created: now(),
+    };
     caller.state.registry.meta().create_org(record).await?;
-    Ok(json(StatusCode::CREATED, &serde_json::json!({ "id": id.to_string() })))
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "id": id.to_string() }),
+    ))
 }
 
 /// `GET /orgs/{org}/users`.
@@ -140,6 +165,11 @@ pub async fn create_user(
         org_admin: body.org_admin,
         created: now(),
     };
-    caller.state.registry.meta().create_user(record.clone()).await?;
+    caller
+        .state
+        .registry
+        .meta()
+        .create_user(record.clone())
+        .await?;
     Ok(json(StatusCode::CREATED, &UserView::from(&record)))
 }

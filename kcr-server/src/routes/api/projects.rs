@@ -36,7 +36,12 @@ pub async fn list(caller: ApiCaller) -> Result<Response, ApiError> {
     let all = meta.list_projects().await?;
     let (user, org) = caller.user()?;
     let org_admin = caller.is_org_admin(&org).await?;
-    let mine: Vec<ProjectId> = meta.user_projects(&user).await?.into_iter().map(|m| m.project).collect();
+    let mine: Vec<ProjectId> = meta
+        .user_projects(&user)
+        .await?
+        .into_iter()
+        .map(|m| m.project)
+        .collect();
     let views: Vec<ProjectView> = all
         .iter()
         .filter(|p| caller.open || (org_admin && p.org == org) || mine.contains(&p.id))
@@ -53,7 +58,10 @@ pub struct NewProject {
 
 /// `POST /projects`: organization administrators create projects in their organization and
 /// become their project admins.
-pub async fn create(caller: ApiCaller, ApiJson(body): ApiJson<NewProject>) -> Result<Response, ApiError> {
+pub async fn create(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<NewProject>,
+) -> Result<Response, ApiError> {
     let id: ProjectId = parse("project id", &body.id)?;
     let (user, org) = caller.user()?;
     if !caller.is_org_admin(&org).await? {
@@ -63,7 +71,12 @@ pub async fn create(caller: ApiCaller, ApiJson(body): ApiJson<NewProject>) -> Re
     let now = kcr_core::Timestamp::from_system_time(std::time::SystemTime::now());
     let record = meta.create_project(&id, &org, now).await?;
     if meta.user(&user).await?.is_some() {
-        meta.set_membership(Membership { project: id, user, role: ProjectRole::Admin }).await?;
+        meta.set_membership(Membership {
+            project: id,
+            user,
+            role: ProjectRole::Admin,
+        })
+        .await?;
     }
     Ok(json(StatusCode::CREATED, &ProjectView::from(&record)))
 }
@@ -71,15 +84,28 @@ pub async fn create(caller: ApiCaller, ApiJson(body): ApiJson<NewProject>) -> Re
 /// `GET /projects/{project}`.
 pub async fn show(caller: ApiCaller, Path(project): Path<String>) -> Result<Response, ApiError> {
     let id: ProjectId = parse("project id", &project)?;
-    caller.require(Action::ManageRepositories, &id, None).await?;
-    let record = caller.state.registry.meta().project(&id).await?.ok_or_else(|| not_found("project", &id))?;
+    caller
+        .require(Action::ManageRepositories, &id, None)
+        .await?;
+    let record = caller
+        .state
+        .registry
+        .meta()
+        .project(&id)
+        .await?
+        .ok_or_else(|| not_found("project", &id))?;
     Ok(json(StatusCode::OK, &ProjectView::from(&record)))
 }
 
 /// `GET /projects/{project}/members`.
-pub async fn list_members(caller: ApiCaller, Path(project): Path<String>) -> Result<Response, ApiError> {
+pub async fn list_members(
+    caller: ApiCaller,
+    Path(project): Path<String>,
+) -> Result<Response, ApiError> {
     let id: ProjectId = parse("project id", &project)?;
-    caller.require(Action::ManageRepositories, &id, None).await?;
+    caller
+        .require(Action::ManageRepositories, &id, None)
+        .await?;
     let members = caller.state.registry.meta().list_memberships(&id).await?;
     let views: Vec<serde_json::Value> = members
         .iter()
@@ -103,18 +129,34 @@ pub async fn set_member(
     let project: ProjectId = parse("project id", &project)?;
     let user: UserId = parse("user name", &user)?;
     let role: ProjectRole = body.role.parse().map_err(bad_request)?;
-    caller.require(Action::ManageMembers, &project, None).await?;
+    caller
+        .require(Action::ManageMembers, &project, None)
+        .await?;
     let meta = caller.state.registry.meta();
-    let record = meta.project(&project).await?.ok_or_else(|| not_found("project", &project))?;
-    let member = meta.user(&user).await?.ok_or_else(|| not_found("user", &user))?;
+    let record = meta
+        .project(&project)
+        .await?
+        .ok_or_else(|| not_found("project", &project))?;
+    let member = meta
+        .user(&user)
+        .await?
+        .ok_or_else(|| not_found("user", &user))?;
     if member.org != record.org {
         return Err(bad_request(format!(
             "user {user} belongs to organization {}, not to {}, the project's organization",
             member.org, record.org
         )));
     }
-    meta.set_membership(Membership { project, user: user.clone(), role }).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "user": user.to_string(), "role": role })))
+    meta.set_membership(Membership {
+        project,
+        user: user.clone(),
+        role,
+    })
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "user": user.to_string(), "role": role }),
+    ))
 }
 
 /// `DELETE /projects/{project}/members/{user}`.
@@ -124,9 +166,20 @@ pub async fn remove_member(
 ) -> Result<Response, ApiError> {
     let project: ProjectId = parse("project id", &project)?;
     let user: UserId = parse("user name", &user)?;
-    caller.require(Action::ManageMembers, &project, None).await?;
-    if !caller.state.registry.meta().remove_membership(&project, &user).await? {
+    caller
+        .require(Action::ManageMembers, &project, None)
+        .await?;
+    if !caller
+        .state
+        .registry
+        .meta()
+        .remove_membership(&project, &user)
+        .await?
+    {
         return Err(not_found("member", &user));
     }
-    Ok(json(StatusCode::OK, &serde_json::json!({ "removed": user.to_string() })))
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "removed": user.to_string() }),
+    ))
 }

@@ -35,7 +35,10 @@ impl From<&RepositoryRecord> for RepositoryView {
 }
 
 fn names(project: &str, repo: &str) -> Result<(ProjectId, RepositoryName), ApiError> {
-    Ok((parse("project id", project)?, parse("repository name", repo)?))
+    Ok((
+        parse("project id", project)?,
+        parse("repository name", repo)?,
+    ))
 }
 
 /// `GET /projects/{project}/repositories`: every repository for project members; for others
@@ -46,7 +49,11 @@ pub async fn list(caller: ApiCaller, Path(project): Path<String>) -> Result<Resp
     let all = meta.list_repositories(&project, None, usize::MAX).await?;
     let mut views = Vec::new();
     for r in &all {
-        if caller.require(Action::Pull, &project, Some(&r.name)).await.is_ok() {
+        if caller
+            .require(Action::Pull, &project, Some(&r.name))
+            .await
+            .is_ok()
+        {
             views.push(RepositoryView::from(r));
         }
     }
@@ -70,7 +77,9 @@ pub async fn create(
     ApiJson(body): ApiJson<NewRepositoryBody>,
 ) -> Result<Response, ApiError> {
     let (project, name) = names(&project, &body.name)?;
-    caller.require(Action::ManageRepositories, &project, None).await?;
+    caller
+        .require(Action::ManageRepositories, &project, None)
+        .await?;
     let registry = &caller.state.registry;
     let new = NewRepository {
         project,
@@ -87,7 +96,10 @@ pub async fn create(
 }
 
 /// `GET /projects/{project}/repositories/{repo}`.
-pub async fn show(caller: ApiCaller, Path((project, repo)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn show(
+    caller: ApiCaller,
+    Path((project, repo)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let (project, repo) = names(&project, &repo)?;
     caller.require(Action::Pull, &project, Some(&repo)).await?;
     let record = caller
@@ -114,7 +126,9 @@ pub async fn update(
     ApiJson(patch): ApiJson<RepositoryPatch>,
 ) -> Result<Response, ApiError> {
     let (project, repo) = names(&project, &repo)?;
-    caller.require(Action::ManageRepositories, &project, Some(&repo)).await?;
+    caller
+        .require(Action::ManageRepositories, &project, Some(&repo))
+        .await?;
     let meta = caller.state.registry.meta();
     let mut record = meta
         .repository(&project, &repo)
@@ -131,11 +145,24 @@ pub async fn update(
 }
 
 /// `DELETE /projects/{project}/repositories/{repo}`: the repository and all its images.
-pub async fn delete(caller: ApiCaller, Path((project, repo)): Path<(String, String)>) -> Result<Response, ApiError> {
+pub async fn delete(
+    caller: ApiCaller,
+    Path((project, repo)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let (project, repo) = names(&project, &repo)?;
-    caller.require(Action::ManageRepositories, &project, Some(&repo)).await?;
-    caller.state.registry.meta().delete_repository(&project, &repo).await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": format!("{project}/{repo}") })))
+    caller
+        .require(Action::ManageRepositories, &project, Some(&repo))
+        .await?;
+    caller
+        .state
+        .registry
+        .meta()
+        .delete_repository(&project, &repo)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "deleted": format!("{project}/{repo}") }),
+    ))
 }
 
 /// `GET /projects/{project}/repositories/{repo}/permissions`.
@@ -144,8 +171,15 @@ pub async fn list_permissions(
     Path((project, repo)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (project, repo) = names(&project, &repo)?;
-    caller.require(Action::ManageRepositories, &project, Some(&repo)).await?;
-    let grants = caller.state.registry.meta().list_repo_grants(&project, &repo).await?;
+    caller
+        .require(Action::ManageRepositories, &project, Some(&repo))
+        .await?;
+    let grants = caller
+        .state
+        .registry
+        .meta()
+        .list_repo_grants(&project, &repo)
+        .await?;
     let views: Vec<serde_json::Value> = grants
         .iter()
         .map(|g| serde_json::json!({ "user": g.user.to_string(), "role": g.role }))
@@ -169,19 +203,35 @@ pub async fn set_permission(
     let (project, repo) = names(&project, &repo)?;
     let user: UserId = parse("user name", &user)?;
     let role: RepoRole = body.role.parse().map_err(bad_request)?;
-    caller.require(Action::ManageRepositories, &project, Some(&repo)).await?;
+    caller
+        .require(Action::ManageRepositories, &project, Some(&repo))
+        .await?;
     let meta = caller.state.registry.meta();
-    let record = meta.project(&project).await?.ok_or_else(|| not_found("project", &project))?;
-    let grantee = meta.user(&user).await?.ok_or_else(|| not_found("user", &user))?;
+    let record = meta
+        .project(&project)
+        .await?
+        .ok_or_else(|| not_found("project", &project))?;
+    let grantee = meta
+        .user(&user)
+        .await?
+        .ok_or_else(|| not_found("user", &user))?;
     if grantee.org != record.org {
         return Err(bad_request(format!(
             "repository roles are for users of the project's organization ({}); {user} belongs to {}",
             record.org, grantee.org
         )));
     }
-    meta.set_repo_grant(RepoGrant { project, repository: repo, user: user.clone(), role })
-        .await?;
-    Ok(json(StatusCode::OK, &serde_json::json!({ "user": user.to_string(), "role": role })))
+    meta.set_repo_grant(RepoGrant {
+        project,
+        repository: repo,
+        user: user.clone(),
+        role,
+    })
+    .await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "user": user.to_string(), "role": role }),
+    ))
 }
 
 /// `DELETE /projects/{project}/repositories/{repo}/permissions/{user}`.
@@ -191,9 +241,20 @@ pub async fn remove_permission(
 ) -> Result<Response, ApiError> {
     let (project, repo) = names(&project, &repo)?;
     let user: UserId = parse("user name", &user)?;
-    caller.require(Action::ManageRepositories, &project, Some(&repo)).await?;
-    if !caller.state.registry.meta().remove_repo_grant(&project, &repo, &user).await? {
+    caller
+        .require(Action::ManageRepositories, &project, Some(&repo))
+        .await?;
+    if !caller
+        .state
+        .registry
+        .meta()
+        .remove_repo_grant(&project, &repo, &user)
+        .await?
+    {
         return Err(not_found("permission of", &user));
     }
-    Ok(json(StatusCode::OK, &serde_json::json!({ "removed": user.to_string() })))
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "removed": user.to_string() }),
+    ))
 }

@@ -55,7 +55,11 @@ pub async fn get(req: OciRequest, image: &ImagePath, digest: &str) -> Result<Res
     Ok(builder.body(body).unwrap_or_default())
 }
 
-pub async fn delete(req: OciRequest, image: &ImagePath, digest: &str) -> Result<Response, ApiError> {
+pub async fn delete(
+    req: OciRequest,
+    image: &ImagePath,
+    digest: &str,
+) -> Result<Response, ApiError> {
     let digest = parse_digest(digest)?;
     req.state.registry.delete_blob(image, &digest).await?;
     Ok(Response::builder()

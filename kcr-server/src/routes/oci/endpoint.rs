@@ -115,27 +115,43 @@ mod tests {
         assert_eq!(parse("/v2/_catalog"), Some(OciEndpoint::Catalog));
         assert_eq!(
             parse("/v2/p/r/a/b/tags/list"),
-            Some(OciEndpoint::Tags { name: "p/r/a/b".into() })
+            Some(OciEndpoint::Tags {
+                name: "p/r/a/b".into()
+            })
         );
         assert_eq!(
             parse("/v2/p/manifests/x/manifests/v1"),
-            Some(OciEndpoint::Manifest { name: "p/manifests/x".into(), reference: "v1".into() })
+            Some(OciEndpoint::Manifest {
+                name: "p/manifests/x".into(),
+                reference: "v1".into()
+            })
         );
         assert_eq!(
             parse("/v2/p/r/i/blobs/uploads/"),
-            Some(OciEndpoint::UploadStart { name: "p/r/i".into() })
+            Some(OciEndpoint::UploadStart {
+                name: "p/r/i".into()
+            })
         );
         assert_eq!(
             parse("/v2/p/r/i/blobs/uploads/abc"),
-            Some(OciEndpoint::Upload { name: "p/r/i".into(), id: "abc".into() })
+            Some(OciEndpoint::Upload {
+                name: "p/r/i".into(),
+                id: "abc".into()
+            })
         );
         assert_eq!(
             parse("/v2/p/r/i/blobs/sha256:00"),
-            Some(OciEndpoint::Blob { name: "p/r/i".into(), digest: "sha256:00".into() })
+            Some(OciEndpoint::Blob {
+                name: "p/r/i".into(),
+                digest: "sha256:00".into()
+            })
         );
         assert_eq!(
             parse("/v2/p/r/i/referrers/sha256:00"),
-            Some(OciEndpoint::Referrers { name: "p/r/i".into(), digest: "sha256:00".into() })
+            Some(OciEndpoint::Referrers {
+                name: "p/r/i".into(),
+                digest: "sha256:00".into()
+            })
         );
         assert_eq!(parse("/v2/p/r/i/manifests/"), None);
         assert_eq!(parse("/v2//manifests/x"), None);

@@ -26,9 +26,8 @@ fn json(body: Vec<u8>, content_type: &str, link: Option<String>) -> Response {
 }
 
 fn page_query(req: &OciRequest) -> Result<PageQuery, ApiError> {
-    PageQuery::from_pairs(&req.query).map_err(|m| {
-        ApiError::new(StatusCode::BAD_REQUEST, "UNSUPPORTED", m)
-    })
+    PageQuery::from_pairs(&req.query)
+        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "UNSUPPORTED", m))
 }
 
 #[derive(Serialize)]
@@ -45,14 +44,22 @@ pub async fn tags(req: OciRequest, name: &str, image: &ImagePath) -> Result<Resp
         .list_tags(image, q.last.as_deref(), q.n)
         .await?;
     let link = match (page.more, page.items.last()) {
-        (true, Some(last)) => Some(next_link(&format!("/v2/{name}/tags/list"), q.n, last.as_str())),
+        (true, Some(last)) => Some(next_link(
+            &format!("/v2/{name}/tags/list"),
+            q.n,
+            last.as_str(),
+        )),
         _ => None,
     };
     let body = TagList {
         name,
         tags: page.items.iter().map(|t| t.as_str()).collect(),
     };
-    Ok(json(serde_json::to_vec(&body).unwrap_or_default(), "application/json", link))
+    Ok(json(
+        serde_json::to_vec(&body).unwrap_or_default(),
+        "application/json",
+        link,
+    ))
 }
 
 #[derive(Serialize)]
@@ -102,23 +109,42 @@ pub async fn catalog(req: OciRequest) -> Result<Response, ApiError> {
             break;
         }
     }
-    let names: Vec<String> = visible.iter().map(|i| addressing.oci_name(host, i)).collect();
+    let names: Vec<String> = visible
+        .iter()
+        .map(|i| addressing.oci_name(host, i))
+        .collect();
     let link = match (more, names.last()) {
         (true, Some(last)) => Some(next_link("/v2/_catalog", q.n, last)),
         _ => None,
     };
-    let body = Catalog { repositories: names };
-    Ok(json(serde_json::to_vec(&body).unwrap_or_default(), "application/json", link))
+    let body = Catalog {
+        repositories: names,
+    };
+    Ok(json(
+        serde_json::to_vec(&body).unwrap_or_default(),
+        "application/json",
+        link,
+    ))
 }
 
-pub async fn referrers(req: OciRequest, image: &ImagePath, digest: &str) -> Result<Response, ApiError> {
+pub async fn referrers(
+    req: OciRequest,
+    image: &ImagePath,
+    digest: &str,
+) -> Result<Response, ApiError> {
     let subject = parse_digest(digest)?;
     let filter = req.query("artifactType").filter(|f| !f.is_empty());
-    let index = req.state.registry.referrers(image, &subject, filter).await?;
+    let index = req
+        .state
+        .registry
+        .referrers(image, &subject, filter)
+        .await?;
     let mut resp = json(index.body, kcr_core::manifest::OCI_INDEX, None);
     if index.filtered {
-        resp.headers_mut()
-            .insert(OCI_FILTERS_APPLIED, header::HeaderValue::from_static("artifactType"));
+        resp.headers_mut().insert(
+            OCI_FILTERS_APPLIED,
+            header::HeaderValue::from_static("artifactType"),
+        );
     }
     Ok(resp)
 }

@@ -3,7 +3,9 @@
 use axum::body::Body;
 use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
-use kcr_core::manifest::{MAX_MANIFEST_SIZE, DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
+use kcr_core::manifest::{
+    DOCKER_LIST, DOCKER_MANIFEST, MAX_MANIFEST_SIZE, OCI_INDEX, OCI_MANIFEST,
+};
 use kcr_core::{ImagePath, Reference, Tag};
 
 use super::OciRequest;
@@ -39,7 +41,13 @@ pub async fn put(
     let registry = req.state.registry.clone();
     let body = read_limited(req.take_body(), MAX_MANIFEST_SIZE)
         .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", format!("could not read the manifest body: {e}")))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MANIFEST_INVALID",
+                format!("could not read the manifest body: {e}"),
+            )
+        })?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -48,11 +56,20 @@ pub async fn put(
             )
         })?;
     let pushed = registry
-        .put_manifest(image, &reference, &extra_tags, content_type.as_deref(), body)
+        .put_manifest(
+            image,
+            &reference,
+            &extra_tags,
+            content_type.as_deref(),
+            body,
+        )
         .await?;
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
-        .header(header::LOCATION, format!("/v2/{name}/manifests/{}", pushed.digest))
+        .header(
+            header::LOCATION,
+            format!("/v2/{name}/manifests/{}", pushed.digest),
+        )
         .header(DOCKER_CONTENT_DIGEST, pushed.digest.to_string())
         .header(header::CONTENT_LENGTH, 0);
     if let Some(subject) = &pushed.subject {
@@ -73,11 +90,17 @@ fn accepts(accept_values: &[&str], media_type: &str) -> bool {
         .filter(|t| !t.is_empty())
         .collect();
     listed.is_empty()
-        || listed.iter().any(|t| *t == media_type || t.ends_with("/*") || *t == "application/json")
+        || listed
+            .iter()
+            .any(|t| *t == media_type || t.ends_with("/*") || *t == "application/json")
         || !listed.iter().any(|t| MANIFEST_TYPES.contains(t))
 }
 
-pub async fn get(req: OciRequest, image: &ImagePath, reference_text: &str) -> Result<Response, ApiError> {
+pub async fn get(
+    req: OciRequest,
+    image: &ImagePath,
+    reference_text: &str,
+) -> Result<Response, ApiError> {
     let reference = reference(reference_text)?;
     let stored = req.state.registry.get_manifest(image, &reference).await?;
     let accept: Vec<&str> = req
@@ -110,9 +133,16 @@ pub async fn get(req: OciRequest, image: &ImagePath, reference_text: &str) -> Re
     Ok(builder.body(body).unwrap_or_default())
 }
 
-pub async fn delete(req: OciRequest, image: &ImagePath, reference_text: &str) -> Result<Response, ApiError> {
+pub async fn delete(
+    req: OciRequest,
+    image: &ImagePath,
+    reference_text: &str,
+) -> Result<Response, ApiError> {
     let reference = reference(reference_text)?;
-    req.state.registry.delete_manifest(image, &reference).await?;
+    req.state
+        .registry
+        .delete_manifest(image, &reference)
+        .await?;
     Ok(Response::builder()
         .status(StatusCode::ACCEPTED)
         .header(header::CONTENT_LENGTH, 0)
@@ -128,7 +158,10 @@ mod tests {
     fn accept_negotiation() {
         assert!(accepts(&[], OCI_INDEX));
         assert!(accepts(&["*/*"], OCI_INDEX));
-        assert!(accepts(&[&format!("{OCI_MANIFEST}, {OCI_INDEX}")], OCI_INDEX));
+        assert!(accepts(
+            &[&format!("{OCI_MANIFEST}, {OCI_INDEX}")],
+            OCI_INDEX
+        ));
         assert!(!accepts(&[DOCKER_MANIFEST], OCI_INDEX));
         assert!(accepts(&["text/html"], OCI_INDEX));
     }

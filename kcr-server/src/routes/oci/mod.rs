@@ -140,7 +140,12 @@ fn required_action(method: &Method, endpoint: &OciEndpoint) -> Option<Action> {
 }
 
 /// Adds the Bearer challenge to a 401.
-fn with_challenge(mut e: ApiError, state: &AppState, headers: &HeaderMap, scope: Option<&str>) -> ApiError {
+fn with_challenge(
+    mut e: ApiError,
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Option<&str>,
+) -> ApiError {
     if e.status != StatusCode::UNAUTHORIZED {
         return e;
     }
@@ -214,7 +219,11 @@ async fn authorize(
         // clients discover the token endpoint; the catalog is filtered per repository.
         if anonymous && req.caller.token_access.is_none() {
             return Err(with_challenge(
-                ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required"),
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHORIZED",
+                    "authentication required",
+                ),
                 &req.state,
                 &req.headers,
                 None,
@@ -267,7 +276,8 @@ fn denied(action: Action, reason: &DenyReason) -> ApiError {
 
 async fn route(req: OciRequest, endpoint: OciEndpoint) -> Result<Response, ApiError> {
     use OciEndpoint as E;
-    let action = required_action(&req.method, &endpoint).ok_or_else(ApiError::method_not_allowed)?;
+    let action =
+        required_action(&req.method, &endpoint).ok_or_else(ApiError::method_not_allowed)?;
     let (name, image) = match &endpoint {
         E::Base | E::Catalog => (None, None),
         E::Tags { name }
@@ -281,10 +291,14 @@ async fn route(req: OciRequest, endpoint: OciEndpoint) -> Result<Response, ApiEr
     authorize(&req, action, target).await?;
     let method = req.method.clone();
     match (endpoint, image) {
-        (E::Base, _) => Ok((StatusCode::OK, [("content-type", "application/json")], "{}").into_response()),
+        (E::Base, _) => {
+            Ok((StatusCode::OK, [("content-type", "application/json")], "{}").into_response())
+        }
         (E::Catalog, _) => listing::catalog(req).await,
         (E::Tags { name }, Some(image)) => listing::tags(req, &name, &image).await,
-        (E::Referrers { digest, .. }, Some(image)) => listing::referrers(req, &image, &digest).await,
+        (E::Referrers { digest, .. }, Some(image)) => {
+            listing::referrers(req, &image, &digest).await
+        }
         (E::Manifest { name, reference }, Some(image)) => match method {
             Method::PUT => manifests::put(req, &name, &image, &reference).await,
             Method::DELETE => manifests::delete(req, &image, &reference).await,

@@ -34,7 +34,10 @@ fn created(name: &str, digest: &Digest) -> Response {
 fn session(status: StatusCode, name: &str, state: &UploadState) -> Response {
     Response::builder()
         .status(status)
-        .header(header::LOCATION, format!("/v2/{name}/blobs/uploads/{}", state.id))
+        .header(
+            header::LOCATION,
+            format!("/v2/{name}/blobs/uploads/{}", state.id),
+        )
         .header(header::RANGE, format!("0-{}", state.size.saturating_sub(1)))
         .header(DOCKER_UPLOAD_UUID, state.id.to_string())
         .header(OCI_CHUNK_MIN_LENGTH, CHUNK_MIN_LENGTH)
@@ -69,7 +72,9 @@ pub async fn start(req: OciRequest, name: &str, image: &ImagePath) -> Result<Res
         }
     } else if let Some(d) = req.query("digest") {
         let digest = parse_digest(d)?;
-        let info = registry.put_blob(image, &digest, stream(req.take_body())).await?;
+        let info = registry
+            .put_blob(image, &digest, stream(req.take_body()))
+            .await?;
         return Ok(created(name, &info.digest));
     }
     let state = registry.start_upload(image).await?;
@@ -114,7 +119,9 @@ pub async fn finish(
     let id = upload_id(id)?;
     let digest = req
         .query("digest")
-        .ok_or_else(|| ApiError::digest_invalid("the digest query parameter is required to complete an upload"))
+        .ok_or_else(|| {
+            ApiError::digest_invalid("the digest query parameter is required to complete an upload")
+        })
         .and_then(parse_digest)?;
     let start = chunk_start(&req)?;
     let registry = req.state.registry.clone();
