@@ -114,9 +114,11 @@ async fn start_auth(config: &ServerConfig, state: &AppState) -> Result<Arc<Authe
     match bootstrap::ensure_admin(meta.as_ref(), password.as_deref()).await {
         Ok(Some(generated)) => {
             // Printed once, to the terminal only (never to the log).
+            let listen = config.listen;
             println!(
                 "kcr-server: created user {:?} in organization {:?} with password: {generated}\n\
-                 kcr-server: this password is shown only now; change it with PUT /api/v1/users/admin/password",
+                 kcr-server: this password is shown only now; sign in with \
+                 `kcr login --server http://{listen} -u admin` and change it with `kcr passwd`",
                 bootstrap::ADMIN_USER,
                 kcr_core::store::DEFAULT_ORG
             );
