@@ -4,8 +4,8 @@
 //! <root>/
 //!   blobs/sha256/ab/abcdef...     finished blobs, named by digest (sha512 alike)
 //!   uploads/<id>/data             bytes of an upload session so far
-//!   uploads/<id>/state            JSON {"owner", "started" (unix millis)}, written atomically
-//!   tmp/                          staging for atomic writes; leftovers are ignored
+//!   uploads/<id>/state            JSON {"owner", "started" (unix millis)}, not fsynced
+//!   tmp/                          staging area; leftovers are ignored
 //! ```
 //!
 //! (The full diagram and its reasons are in the `layout` module.)
@@ -22,6 +22,7 @@
 //! takes the size from the data file and rebuilds the hasher by re-reading it when next needed.
 
 mod atomic;
+pub(crate) use atomic::sync_dir;
 mod blob;
 mod layout;
 mod session;

@@ -258,6 +258,7 @@ fn commit(
         .write(true)
         .open(&session.data)?;
     file.sync_data().map_err(StorageError::Io)?;
+    guard.writeback.check().map_err(StorageError::Io)?;
     let actual = match (expected.algorithm(), guard.sha256.take()) {
         (Algorithm::Sha256, Some(hasher)) => hasher.finish(),
         (algorithm, _) => digest_reader(&mut file, algorithm).map_err(StorageError::Io)?,

@@ -49,6 +49,20 @@ pub trait KvEngine: Send + Sync + 'static {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<KvPair>, StorageError>;
+    /// The keys of [`scan`](Self::scan), without copying the values (listings that only need
+    /// names, such as the tags of an image).
+    fn scan_keys(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        Ok(self
+            .scan(prefix, after, limit)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
     /// Runs `body` atomically. The body may run more than once (on conflict), so it must have no
     /// side effects beyond the transaction. An `Abort` error is returned as is; the engine maps
     /// its own failures into `CoreError::Storage`.

@@ -608,9 +608,9 @@ impl<E: KvEngine> TagLog for KvMetadataStore<E> {
         let after = after.map(|t| [prefix.as_slice(), t.as_bytes()].concat());
         Ok(self
             .engine
-            .scan(&prefix, after.as_deref(), limit)?
+            .scan_keys(&prefix, after.as_deref(), limit)?
             .iter()
-            .filter_map(|(k, _)| std::str::from_utf8(&k[prefix.len()..]).ok()?.parse().ok())
+            .filter_map(|k| std::str::from_utf8(&k[prefix.len()..]).ok()?.parse().ok())
             .collect())
     }
 
