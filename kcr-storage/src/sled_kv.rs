@@ -319,7 +319,9 @@ struct GroupCommit {
     db: sled::Db,
     files: Option<SledFiles>,
     state: Mutex<CommitState>,
-    progress: tokio::sync::watch::Sender<Progress>,
+    /// Shared with the flusher, which releases its handle on the database before it tells the
+    /// waiters, so that a caller who saw its sync finish and dropped the engine really closed it.
+    progress: Arc<tokio::sync::watch::Sender<Progress>>,
 }
 
 #[derive(Default)]
@@ -347,7 +349,7 @@ impl GroupCommit {
             db,
             files,
             state: Mutex::new(CommitState::default()),
-            progress: tokio::sync::watch::Sender::new(Progress::default()),
+            progress: Arc::new(tokio::sync::watch::Sender::new(Progress::default())),
         })
     }
 
@@ -387,44 +389,65 @@ impl GroupCommit {
         let me = self.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(h) => {
-                h.spawn_blocking(move || me.flush_while_asked());
+                h.spawn_blocking(move || Self::flush_while_asked(me));
             }
             Err(_) => {
-                std::thread::spawn(move || me.flush_while_asked());
+                std::thread::spawn(move || Self::flush_while_asked(me));
             }
         }
     }
 
-    /// Flushes until no caller waits for a flush that has not started yet.
-    fn flush_while_asked(&self) {
+    /// Flushes until no caller waits for a flush that has not started yet. The last round drops
+    /// this thread's handle on the database before announcing its result.
+    fn flush_while_asked(me: Arc<Self>) {
+        let progress = me.progress.clone();
+        let mut upto = match me.next_round() {
+            Some(upto) => upto,
+            None => return,
+        };
         loop {
-            let upto = {
-                let mut state = self.state();
-                if state.covered >= state.requested {
-                    state.running = false;
-                    return;
-                }
-                state.covered = state.requested;
-                state.requested
-            };
-            let flushed = self
+            let flushed = me
                 .db
                 .flush()
                 .map(|_| ())
                 .map_err(|e| e.to_string())
-                .and_then(|()| match &self.files {
+                .and_then(|()| match &me.files {
                     Some(files) => files.sync().map_err(|e| e.to_string()),
                     None => Ok(()),
                 });
-            match flushed {
-                Ok(()) => self
-                    .progress
-                    .send_modify(|p| p.durable = p.durable.max(upto)),
-                Err(e) => {
-                    tracing::error!(error = %e, "sled flush failed");
-                    self.progress.send_modify(|p| p.failed = Some(e.into()));
-                    // Keep answering later callers (with the failure) rather than hanging them.
-                }
+            let Some(next) = me.next_round() else {
+                drop(me);
+                Self::announce(&progress, upto, flushed);
+                return;
+            };
+            Self::announce(&progress, upto, flushed);
+            upto = next;
+        }
+    }
+
+    /// Claims the requests not yet covered by a flush, or marks the flusher stopped.
+    fn next_round(&self) -> Option<u64> {
+        let mut state = self.state();
+        if state.covered >= state.requested {
+            state.running = false;
+            return None;
+        }
+        state.covered = state.requested;
+        Some(state.requested)
+    }
+
+    /// Tells the waiters up to ticket `upto` how their flush went.
+    fn announce(
+        progress: &tokio::sync::watch::Sender<Progress>,
+        upto: u64,
+        flushed: Result<(), String>,
+    ) {
+        match flushed {
+            Ok(()) => progress.send_modify(|p| p.durable = p.durable.max(upto)),
+            Err(e) => {
+                tracing::error!(error = %e, "sled flush failed");
+                // Later callers get the failure too rather than hanging.
+                progress.send_modify(|p| p.failed = Some(e.into()));
             }
         }
     }
