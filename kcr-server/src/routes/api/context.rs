@@ -138,6 +138,31 @@ impl ApiCaller {
         }
     }
 
+    /// The user `user`, who must belong to the organization owning `project` (roles are only
+    /// granted inside an organization).
+    pub async fn org_user_for_project(
+        &self,
+        project: &ProjectId,
+        user: &UserId,
+    ) -> Result<kcr_core::store::UserRecord, ApiError> {
+        let meta = self.state.registry.meta();
+        let record = meta
+            .project(project)
+            .await?
+            .ok_or_else(|| not_found("project", project))?;
+        let member = meta
+            .user(user)
+            .await?
+            .ok_or_else(|| not_found("user", user))?;
+        if member.org != record.org {
+            return Err(bad_request(format!(
+                "roles in project {project} are for users of its organization {}; {user} belongs to {}",
+                record.org, member.org
+            )));
+        }
+        Ok(member)
+    }
+
     /// A refusal; users holding repository roles in the project who signed in with a password
     /// are told that those roles work only with access keys from CLI tools.
     async fn explain_denial(

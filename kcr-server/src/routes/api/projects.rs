@@ -132,21 +132,8 @@ pub async fn set_member(
     caller
         .require(Action::ManageMembers, &project, None)
         .await?;
+    caller.org_user_for_project(&project, &user).await?;
     let meta = caller.state.registry.meta();
-    let record = meta
-        .project(&project)
-        .await?
-        .ok_or_else(|| not_found("project", &project))?;
-    let member = meta
-        .user(&user)
-        .await?
-        .ok_or_else(|| not_found("user", &user))?;
-    if member.org != record.org {
-        return Err(bad_request(format!(
-            "user {user} belongs to organization {}, not to {}, the project's organization",
-            member.org, record.org
-        )));
-    }
     meta.set_membership(Membership {
         project,
         user: user.clone(),

@@ -206,21 +206,8 @@ pub async fn set_permission(
     caller
         .require(Action::ManageRepositories, &project, Some(&repo))
         .await?;
+    caller.org_user_for_project(&project, &user).await?;
     let meta = caller.state.registry.meta();
-    let record = meta
-        .project(&project)
-        .await?
-        .ok_or_else(|| not_found("project", &project))?;
-    let grantee = meta
-        .user(&user)
-        .await?
-        .ok_or_else(|| not_found("user", &user))?;
-    if grantee.org != record.org {
-        return Err(bad_request(format!(
-            "repository roles are for users of the project's organization ({}); {user} belongs to {}",
-            record.org, grantee.org
-        )));
-    }
     meta.set_repo_grant(RepoGrant {
         project,
         repository: repo,
