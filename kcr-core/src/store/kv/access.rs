@@ -10,6 +10,23 @@ use crate::error::{CoreError, Result};
 use crate::names::{ProjectId, RepositoryName};
 use crate::store::access::*;
 
+/// Fails with `NameUnknown` when `key` (the record of `what` named `name`) is absent.
+fn require(
+    tx: &dyn super::KvTxn,
+    key: &[u8],
+    what: &'static str,
+    name: String,
+) -> Result<(), super::TxnError> {
+    if tx.get(key)?.is_none() {
+        return Err(abort(CoreError::NameUnknown {
+            what,
+            name,
+            hint: None,
+        }));
+    }
+    Ok(())
+}
+
 fn conflict(what: String) -> super::TxnError {
     abort(CoreError::Conflict(what))
 }
@@ -34,13 +51,12 @@ impl<E: KvEngine> IdentityStore for KvMetadataStore<E> {
     async fn create_user(&self, user: UserRecord) -> Result<()> {
         let key = layout::user(&user.id);
         self.mutate(|tx| {
-            if tx.get(&layout::org(&user.org))?.is_none() {
-                return Err(abort(CoreError::NameUnknown {
-                    what: "organization",
-                    name: user.org.to_string(),
-                    hint: None,
-                }));
-            }
+            require(
+                tx,
+                &layout::org(&user.org),
+                "organization",
+                user.org.to_string(),
+            )?;
             if tx.get(&key)?.is_some() {
                 return Err(conflict(format!("user {} already exists", user.id)));
             }
@@ -52,13 +68,7 @@ impl<E: KvEngine> IdentityStore for KvMetadataStore<E> {
     async fn update_user(&self, user: UserRecord) -> Result<()> {
         let key = layout::user(&user.id);
         self.mutate(|tx| {
-            if tx.get(&key)?.is_none() {
-                return Err(abort(CoreError::NameUnknown {
-                    what: "user",
-                    name: user.id.to_string(),
-                    hint: None,
-                }));
-            }
+            require(tx, &key, "user", user.id.to_string())?;
             put(tx, &key, &user)
         })
         .await
@@ -135,20 +145,13 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
         let key = layout::membership(&m.project, &m.user);
         let reverse = layout::user_membership(&m.user, &m.project);
         self.mutate(|tx| {
-            if tx.get(&layout::project(&m.project))?.is_none() {
-                return Err(abort(CoreError::NameUnknown {
-                    what: "project",
-                    name: m.project.to_string(),
-                    hint: None,
-                }));
-            }
-            if tx.get(&layout::user(&m.user))?.is_none() {
-                return Err(abort(CoreError::NameUnknown {
-                    what: "user",
-                    name: m.user.to_string(),
-                    hint: None,
-                }));
-            }
+            require(
+                tx,
+                &layout::project(&m.project),
+                "project",
+                m.project.to_string(),
+            )?;
+            require(tx, &layout::user(&m.user), "user", m.user.to_string())?;
             put(tx, &key, &m)?;
             tx.put(&reverse, b"")
         })
@@ -200,23 +203,13 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
         let key = layout::repo_grant(&g.project, &g.repository, &g.user);
         let reverse = layout::user_grant(&g.user, &g.project, &g.repository);
         self.mutate(|tx| {
-            if tx
-                .get(&layout::repository(&g.project, &g.repository))?
-                .is_none()
-            {
-                return Err(abort(CoreError::NameUnknown {
-                    what: "repository",
-                    name: format!("{}/{}", g.project, g.repository),
-                    hint: None,
-                }));
-            }
-            if tx.get(&layout::user(&g.user))?.is_none() {
-                return Err(abort(CoreError::NameUnknown {
-                    what: "user",
-                    name: g.user.to_string(),
-                    hint: None,
-                }));
-            }
+            require(
+                tx,
+                &layout::repository(&g.project, &g.repository),
+                "repository",
+                format!("{}/{}", g.project, g.repository),
+            )?;
+            require(tx, &layout::user(&g.user), "user", g.user.to_string())?;
             put(tx, &key, &g)?;
             tx.put(&reverse, b"")
         })
