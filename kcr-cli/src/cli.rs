@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
-/// kcr: manage projects, repositories, members, permissions, users and access keys of a kcr
-/// registry. Registry clients (docker, podman, skopeo) sign in with an access key created here.
+/// kcr: manage projects, repositories, members, permissions, users, access keys and garbage
+/// collection of a kcr registry. Registry clients (docker, podman, skopeo) sign in with an access key created here.
 #[derive(Debug, Parser)]
 #[command(name = "kcr", version)]
 pub struct Cli {
@@ -44,6 +44,20 @@ pub enum Command {
     /// Access keys: the credentials of docker, podman, skopeo and this CLI.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Remove blob data no image references any more (registry administrators).
+    Gc(Gc),
+}
+
+/// `kcr gc`.
+#[derive(Debug, Args)]
+pub struct Gc {
+    /// Report what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep data uploaded or linked more recently than this: `0`, `90s`, `30m`, `1h`, `2d`
+    /// [default: the server's, 1h].
+    #[arg(long)]
+    pub grace: Option<String>,
 }
 
 /// `kcr login`.

@@ -14,6 +14,7 @@ pub mod access;
 pub mod clock;
 pub mod digest;
 pub mod error;
+pub mod gc;
 pub mod manifest;
 pub mod names;
 pub mod quota;

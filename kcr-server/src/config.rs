@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub token_ttl_seconds: u64,
     /// The URL clients reach the server at, when the Host header is not it.
     pub public_url: Option<String>,
+    /// Hours between automatic garbage collections; 0 turns them off.
+    pub gc_interval_hours: u64,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +38,7 @@ impl Default for ServerConfig {
             log_json: false,
             token_ttl_seconds: 300,
             public_url: None,
+            gc_interval_hours: 24,
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct ConfigFile {
     pub token_ttl_seconds: Option<u64>,
     /// `public_url = "https://registry.example.com"`.
     pub public_url: Option<String>,
+    /// `gc_interval_hours = 24` (0: no automatic garbage collection).
+    pub gc_interval_hours: Option<u64>,
 }
 
 /// Why a configuration could not be loaded.
@@ -121,6 +126,9 @@ impl ServerConfig {
         if file.public_url.is_some() {
             self.public_url = file.public_url;
         }
+        if let Some(v) = file.gc_interval_hours {
+            self.gc_interval_hours = v;
+        }
         Ok(self)
     }
 
@@ -130,6 +138,13 @@ impl ServerConfig {
             return Err(ConfigError::Invalid {
                 key: "token_ttl_seconds",
                 reason: "must be between 10 and 86400 seconds".into(),
+            });
+        }
+        if self.gc_interval_hours > 24 * 365 {
+            return Err(ConfigError::Invalid {
+                key: "gc_interval_hours",
+                reason: "must be at most 8760 hours (a year); 0 turns automatic collection off"
+                    .into(),
             });
         }
         let labels: Vec<&str> = self.domain.split('.').collect();

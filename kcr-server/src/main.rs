@@ -41,6 +41,10 @@ struct Args {
     /// The URL clients reach this server at, when it differs from the Host header (proxies).
     #[arg(long, env = "KCR_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Hours between automatic garbage collections of unreferenced blob data; 0 turns them off
+    /// [default: 24].
+    #[arg(long, env = "KCR_GC_INTERVAL_HOURS")]
+    gc_interval_hours: Option<u64>,
 }
 
 fn config(args: &Args) -> Result<ServerConfig, kcr_server::config::ConfigError> {
@@ -62,6 +66,9 @@ fn config(args: &Args) -> Result<ServerConfig, kcr_server::config::ConfigError> 
     }
     if let Some(v) = &args.public_url {
         c.public_url = Some(v.clone());
+    }
+    if let Some(v) = args.gc_interval_hours {
+        c.gc_interval_hours = v;
     }
     c.insecure_open |= args.insecure_open;
     c.log_json |= args.log_json;
@@ -100,6 +107,24 @@ fn spawn_upload_janitor(registry: kcr_core::Registry) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "cancelled abandoned upload sessions"),
                 Err(e) => tracing::warn!(error = %e, "could not purge abandoned upload sessions"),
+            }
+        }
+    });
+}
+
+/// Collects garbage every `hours` (the first run one interval after start), with the default
+/// grace period.
+fn spawn_garbage_collector(registry: kcr_core::Registry, hours: u64) {
+    if hours == 0 {
+        return;
+    }
+    let every = std::time::Duration::from_secs(hours * 3600);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = registry.collect_garbage(Default::default()).await {
+                tracing::warn!(error = %e, "garbage collection failed");
             }
         }
     });
@@ -180,6 +205,7 @@ async fn main() -> ExitCode {
         }
     }
     spawn_upload_janitor(state.registry.clone());
+    spawn_garbage_collector(state.registry.clone(), config.gc_interval_hours);
     let server = match Server::bind(config.listen, state).await {
         Ok(s) => s,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! One module per command group; each function makes one or two API calls and prints.
 
+pub mod gc;
 pub mod projects;
 pub mod repos;
 pub mod session;

@@ -219,3 +219,74 @@ fn clear_errors_for_bad_credentials_and_usage() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("cannot reach"));
 }
+
+#[test]
+fn garbage_collection_is_for_registry_administrators() {
+    let server = start_server();
+    let url = format!("http://{}", server.addr);
+    let admin = tempfile::tempdir().unwrap();
+    let a = admin.path();
+    ok(&kcr(
+        a,
+        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    ));
+    ok(&kcr(a, &["project", "create", "team"], ""));
+    ok(&kcr(a, &["repo", "create", "team", "web"], ""));
+
+    // A layer pushed with an access key, never referenced by a manifest.
+    let key = ok(&kcr(a, &["--json", "key", "create"], ""));
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    let layer = b"a layer whose manifest never came".to_vec();
+    let digest = kcr_core::Digest::sha256_of(&layer).to_string();
+    let pushed = reqwest::blocking::Client::new()
+        .post(format!(
+            "{url}/v2/team/web/app/blobs/uploads/?digest={digest}"
+        ))
+        .basic_auth(key["id"].as_str().unwrap(), key["secret"].as_str())
+        .header("Content-Type", "application/octet-stream")
+        .body(layer)
+        .send()
+        .unwrap();
+    assert_eq!(pushed.status(), 201, "{:?}", pushed.text());
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    let recent = ok(&kcr(a, &["gc", "--dry-run"], ""));
+    assert!(recent.contains("would remove 0 blob(s)"), "{recent}");
+    assert!(recent.contains("kept 1 recent"), "{recent}");
+    let dry = ok(&kcr(a, &["gc", "--dry-run", "--grace", "0"], ""));
+    assert!(dry.contains("would remove 1 blob(s), 33 B"), "{dry}");
+    let bad = kcr(a, &["gc", "--grace", "soon"], "");
+    assert_eq!(bad.status.code(), Some(2));
+
+    // Another user of the organization may not collect the registry's garbage.
+    ok(&kcr(
+        a,
+        &["user", "create", "carol"],
+        "carol-password-123\n",
+    ));
+    let carol = tempfile::tempdir().unwrap();
+    ok(&kcr(
+        carol.path(),
+        &["login", "--server", &url, "-u", "carol", "--password-stdin"],
+        "carol-password-123\n",
+    ));
+    let refused = kcr(carol.path(), &["gc"], "");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("administrators of the default"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let done = ok(&kcr(a, &["--json", "gc", "--grace", "0"], ""));
+    let done: serde_json::Value = serde_json::from_str(&done).unwrap();
+    assert_eq!(done["blobs_removed"], 1, "{done}");
+    assert_eq!(done["links_removed"], 1, "{done}");
+    let gone = reqwest::blocking::Client::new()
+        .head(format!("{url}/v2/team/web/app/blobs/{digest}"))
+        .basic_auth(key["id"].as_str().unwrap(), key["secret"].as_str())
+        .send()
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+}

@@ -67,6 +67,7 @@ impl Registry {
         digest: &Digest,
     ) -> Result<Option<BlobInfo>> {
         self.require_repository(target).await?;
+        let _gc_waits = self.barrier.enter([digest]).await;
         let info = match self.stat_blob(source, digest).await {
             Ok(info) => info,
             Err(CoreError::BlobUnknown { .. }) => return Ok(None),
@@ -76,6 +77,8 @@ impl Registry {
         Ok(Some(info))
     }
 
+    /// Links a stored blob to `image`. Callers hold the garbage collector's barrier (entered
+    /// with the blob's digest) from before the bytes are known to exist until this returns.
     pub(super) async fn link(&self, image: &ImagePath, info: &BlobInfo) -> Result<()> {
         let link = BlobLink {
             digest: info.digest.clone(),

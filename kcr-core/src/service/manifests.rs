@@ -70,6 +70,15 @@ impl Registry {
             limits: self.config.limits,
             at: self.clock.now(),
         };
+        let _gc_waits = self
+            .barrier
+            .enter(
+                put.required_blobs
+                    .iter()
+                    .chain(&put.required_manifests)
+                    .chain([&put.digest]),
+            )
+            .await;
         let outcome = self.stores.meta.commit_manifest(put).await?;
         Ok(PushedManifest {
             digest,

@@ -2,6 +2,7 @@
 //! The HTTP server parses a request, calls one method here, and renders the result.
 
 mod blobs;
+mod gc;
 mod manifests;
 mod referrers;
 mod tags;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{CoreError, Result};
+use crate::gc::WriteBarrier;
 use crate::names::ImagePath;
 use crate::quota::QuotaLimits;
 use crate::store::{BlobStore, MetadataStore, StorageError, UploadStore};
@@ -55,6 +57,8 @@ pub struct Registry {
     stores: Stores,
     clock: Arc<dyn Clock>,
     config: RegistryConfig,
+    /// Shared by clones: pushes and the garbage collector coordinate through it.
+    barrier: Arc<WriteBarrier>,
 }
 
 impl Registry {
@@ -64,6 +68,7 @@ impl Registry {
             stores,
             clock: Arc::new(SystemClock),
             config,
+            barrier: Arc::new(WriteBarrier::default()),
         }
     }
 

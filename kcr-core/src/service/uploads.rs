@@ -57,6 +57,7 @@ impl Registry {
         if let Some((start, data)) = last_chunk {
             self.append_upload(image, id, start, data).await?;
         }
+        let _gc_waits = self.barrier.enter([digest]).await;
         let info = self
             .stores
             .uploads

@@ -345,9 +345,66 @@ pub trait TagLog: Send + Sync {
     ) -> Result<()>;
 }
 
+/// A position in a registry-wide scan: pass back the `next` of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanCursor(pub(crate) Vec<u8>);
+
+/// One page of a registry-wide scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPage<T> {
+    /// The items, in storage order.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` after the last page.
+    pub next: Option<ScanCursor>,
+}
+
+/// What one stored manifest keeps alive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestReferences {
+    /// The image holding the manifest.
+    pub image: ImagePath,
+    /// The manifest's digest.
+    pub digest: Digest,
+    /// Blobs (config, layers) and child manifests it references.
+    pub references: Vec<Digest>,
+}
+
+/// A blob link and the image it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageBlobLink {
+    /// The image.
+    pub image: ImagePath,
+    /// The link.
+    pub link: BlobLink,
+}
+
+/// The registry-wide reads and removals of garbage collection.
+#[async_trait]
+pub trait GcIndex: Send + Sync {
+    /// The references of every stored manifest of every image, `limit` at a time.
+    async fn scan_manifest_references(
+        &self,
+        after: Option<&ScanCursor>,
+        limit: usize,
+    ) -> Result<ScanPage<ManifestReferences>>;
+    /// Every blob link of every image, `limit` at a time.
+    async fn scan_blob_links(
+        &self,
+        after: Option<&ScanCursor>,
+        limit: usize,
+    ) -> Result<ScanPage<ImageBlobLink>>;
+    /// Removes blob links in one atomic, durable unit; returns how many existed.
+    async fn unlink_blobs(&self, links: &[(ImagePath, Digest)]) -> Result<usize>;
+}
+
 /// The whole metadata store.
 pub trait MetadataStore:
-    RepoCatalog + ManifestIndex + TagLog + super::access::IdentityStore + super::access::GrantStore
+    RepoCatalog
+    + ManifestIndex
+    + TagLog
+    + GcIndex
+    + super::access::IdentityStore
+    + super::access::GrantStore
 {
 }
 
@@ -355,6 +412,7 @@ impl<T> MetadataStore for T where
     T: RepoCatalog
         + ManifestIndex
         + TagLog
+        + GcIndex
         + super::access::IdentityStore
         + super::access::GrantStore
 {

@@ -24,9 +24,10 @@ pub use access::{
 pub use blob::{BlobInfo, BlobStore, ByteRange};
 pub use error::StorageError;
 pub use meta::{
-    BlobLink, ImageRecord, ManifestIndex, ManifestRecord, MetadataStore, NewRepository,
-    ProjectRecord, PutManifest, PutOutcome, ReferrerRecord, RepoCatalog, RepositoryRecord,
-    TagChange, TagEvent, TagEventKind, TagLog, Visibility, DEFAULT_ORG,
+    BlobLink, GcIndex, ImageBlobLink, ImageRecord, ManifestIndex, ManifestRecord,
+    ManifestReferences, MetadataStore, NewRepository, ProjectRecord, PutManifest, PutOutcome,
+    ReferrerRecord, RepoCatalog, RepositoryRecord, ScanCursor, ScanPage, TagChange, TagEvent,
+    TagEventKind, TagLog, Visibility, DEFAULT_ORG,
 };
 pub use upload::{UploadId, UploadState, UploadStore};
 

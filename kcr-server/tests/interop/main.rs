@@ -13,6 +13,8 @@ mod support;
 
 // Docker engine and CLI: import, push, rmi, pull and run a busybox image; digests agree.
 mod docker;
+// Garbage collection after skopeo deletes an image: its blobs go, a sharing image stays whole.
+mod gc;
 // Peak RSS of the server stays under 100 MiB while a 1 GiB blob goes in and out.
 mod memory;
 // The oci-client crate: image push/pull, multi-platform index, referrers of an artifact.

@@ -68,6 +68,11 @@ impl KcrServer {
         panic!("kcr-server did not start:\n{}", server.log_text())
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// `127.0.0.1:PORT`, as clients name the registry.
     pub fn host(&self) -> String {
         self.addr.to_string()

@@ -150,6 +150,25 @@ pub fn blob_link(path: &ImagePath, digest: &Digest) -> Vec<u8> {
     under_image(b"link", path, &[digest.to_string().as_bytes()])
 }
 
+/// Prefix of every manifest record of every image (garbage collection's mark).
+pub fn all_manifests() -> Vec<u8> {
+    key(&[b"man", b""])
+}
+
+/// Prefix of every blob link of every image (garbage collection's plan).
+pub fn all_blob_links() -> Vec<u8> {
+    key(&[b"link", b""])
+}
+
+/// The image and digest named by a `man\0` or `link\0` key (`kind` is `man` or `link`).
+pub fn image_digest_from_key(kind: &[u8], k: &[u8]) -> Option<(ImagePath, Digest)> {
+    let rest = k.strip_prefix(kind)?.strip_prefix(b"\0")?;
+    let split = rest.iter().rposition(|b| *b == 0)?;
+    let path = ImagePath::from_full_path(std::str::from_utf8(&rest[..split]).ok()?).ok()?;
+    let digest = std::str::from_utf8(&rest[split + 1..]).ok()?.parse().ok()?;
+    Some((path, digest))
+}
+
 /// `org\0{org}`.
 pub fn org(id: &crate::access::OrgId) -> Vec<u8> {
     key(&[b"org", id.as_str().as_bytes()])
@@ -276,6 +295,23 @@ mod tests {
         let t: Tag = "v1".parse().unwrap();
         assert!(tag(&a, &t).starts_with(&tags_of(&a)));
         assert!(!tag(&b, &t).starts_with(&tags_of(&a)));
+    }
+
+    #[test]
+    fn manifest_and_link_keys_name_their_image_and_digest() {
+        let a = ImagePath::from_full_path("p/r/x/y").unwrap();
+        let d = crate::digest::Digest::sha256_of(b"x");
+        assert_eq!(
+            image_digest_from_key(b"man", &manifest(&a, &d)),
+            Some((a.clone(), d.clone()))
+        );
+        assert_eq!(
+            image_digest_from_key(b"link", &blob_link(&a, &d)),
+            Some((a.clone(), d.clone()))
+        );
+        assert!(manifest(&a, &d).starts_with(&all_manifests()));
+        assert!(!manifest_body(&a, &d).starts_with(&all_manifests()));
+        assert_eq!(image_digest_from_key(b"link", &manifest(&a, &d)), None);
     }
 
     #[test]

@@ -567,14 +567,10 @@ impl<E: KvEngine> ManifestIndex for KvMetadataStore<E> {
     }
 
     async fn link_blob(&self, image: &ImagePath, link: BlobLink) -> Result<()> {
+        // Always rewritten: a fresh `linked` time restarts the garbage collector's grace period
+        // for a blob a client has just uploaded or mounted again.
         let key = layout::blob_link(image, &link.digest);
-        self.mutate(|tx| {
-            if tx.get(&key)?.is_none() {
-                put(tx, &key, &link)?;
-            }
-            Ok(())
-        })
-        .await
+        self.mutate(|tx| put(tx, &key, &link)).await
     }
 
     async fn blob_link(&self, image: &ImagePath, digest: &Digest) -> Result<Option<BlobLink>> {

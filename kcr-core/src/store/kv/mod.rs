@@ -3,6 +3,7 @@
 mod access;
 mod codec;
 mod engine;
+mod gc_index;
 pub mod layout;
 mod metadata;
 

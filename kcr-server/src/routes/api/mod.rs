@@ -1,9 +1,10 @@
 //! The management API under `/api/v1` (JSON): organizations, users, projects, memberships,
-//! repositories, repository permissions and access keys. Errors use the same envelope as the
+//! repositories, repository permissions, access keys and garbage collection. Errors use the same envelope as the
 //! registry API: `{"errors":[{"code","message","detail"}]}`. The OpenAPI document is served at
 //! `/api/v1/openapi.json`.
 
 mod context;
+mod gc;
 mod keys;
 mod openapi;
 mod orgs;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .route("/me", get(orgs::me))
         .route("/orgs", post(orgs::create_org))
+        .route("/gc", post(gc::run))
         .route(
             "/orgs/{org}/users",
             get(orgs::list_users).post(orgs::create_user),

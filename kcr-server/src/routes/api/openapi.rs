@@ -41,7 +41,7 @@ pub fn spec() -> Value {
         "info": {
             "title": "kcr management API",
             "version": "1",
-            "description": "Organizations, users, projects, memberships, repositories, repository permissions and access keys. Sign in with HTTP Basic: a user name and password, or an access key id and secret."
+            "description": "Organizations, users, projects, memberships, repositories, repository permissions, access keys and garbage collection. Sign in with HTTP Basic: a user name and password, or an access key id and secret."
         },
         "servers": [{ "url": "/api/v1" }],
         "security": [{ "basic": [] }],
@@ -52,6 +52,7 @@ pub fn spec() -> Value {
                 "get": op("List the organization's users", None, "200"),
                 "post": op("Create a user", Some("NewUser"), "201")
             }), &["org"]),
+            "/gc": { "post": op("Run a garbage collection of unreferenced blob data (administrators of the default organization); 409 while one runs", Some("GcRequest"), "200") },
             "/projects": {
                 "get": op("List your projects", None, "200"),
                 "post": op("Create a project in your organization; you become its project admin", Some("NewProject"), "201")
@@ -111,6 +112,8 @@ pub fn spec() -> Value {
                 "RepositoryPatch": { "type": "object", "properties": {
                     "visibility": { "type": "string", "enum": ["private", "public"] }, "description": { "type": "string" } } },
                 "NewPassword": { "type": "object", "required": ["password"], "properties": { "password": { "type": "string", "minLength": 12 } } },
+                "GcRequest": { "type": "object", "properties": {
+                    "dry_run": { "type": "boolean" }, "grace_seconds": { "type": "integer", "minimum": 0 } } },
                 "NewKey": { "type": "object", "properties": {
                     "description": { "type": "string" }, "expires_in_days": { "type": "integer", "minimum": 1 } } }
             }
