@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
-/// kcr: manage projects, repositories, members, permissions, users, access keys and garbage
-/// collection of a kcr registry. Registry clients (docker, podman, skopeo) sign in with an access key created here.
+/// kcr: manage projects, repositories, members, permissions, tags, users, access keys and
+/// garbage collection of a kcr registry. Registry clients (docker, podman, skopeo) sign in with an access key created here.
 #[derive(Debug, Parser)]
 #[command(name = "kcr", version)]
 pub struct Cli {
@@ -44,8 +44,39 @@ pub enum Command {
     /// Access keys: the credentials of docker, podman, skopeo and this CLI.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Tags of an image: list (with deleted ones), history, restore, delete.
+    #[command(subcommand)]
+    Tag(TagCmd),
     /// Remove blob data no image references any more (registry administrators).
     Gc(Gc),
+}
+
+/// `kcr tag ...`. Images are named `project/repository/image`, tags `project/repository/image:tag`.
+#[derive(Debug, Subcommand)]
+pub enum TagCmd {
+    /// Live tags with their digests, then deleted tags that can be restored.
+    List {
+        /// `project/repository/image`.
+        image: String,
+    },
+    /// A tag's timeline: created, moved, deleted, restored.
+    History {
+        /// `project/repository/image:tag`.
+        tag: String,
+    },
+    /// Restore a deleted tag to the version it pointed at when deleted.
+    Restore {
+        /// `project/repository/image:tag`.
+        tag: String,
+        /// Restore to this earlier version of the tag instead (`sha256:...`).
+        #[arg(long)]
+        digest: Option<String>,
+    },
+    /// Delete a tag (the image version stays, and the tag can be restored).
+    Delete {
+        /// `project/repository/image:tag`.
+        tag: String,
+    },
 }
 
 /// `kcr gc`.

@@ -34,6 +34,7 @@ fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Permission(c) => commands::repos::permission(&api, c, out),
         Command::User(c) => commands::users::user(&api, c, out),
         Command::Key(c) => commands::users::key(&api, c, out),
+        Command::Tag(c) => commands::tags::tag(&api, c, out),
         Command::Gc(args) => commands::gc::gc(&api, args, out),
         Command::Login(_) | Command::Logout => Ok(()),
     }

@@ -4,6 +4,7 @@ pub mod gc;
 pub mod projects;
 pub mod repos;
 pub mod session;
+pub mod tags;
 pub mod users;
 
 use crate::error::CliError;

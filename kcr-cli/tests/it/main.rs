@@ -290,3 +290,117 @@ fn garbage_collection_is_for_registry_administrators() {
         .unwrap();
     assert_eq!(gone.status(), 404);
 }
+
+/// Pushes a one-layer image under `tag` over the registry API with an access key; returns the
+/// manifest digest.
+fn push_image(url: &str, key: (&str, &str), image: &str, tag: &str) -> String {
+    let client = reqwest::blocking::Client::new();
+    let mut descriptors = Vec::new();
+    for (media_type, bytes) in [
+        (
+            "application/vnd.oci.image.config.v1+json",
+            format!("{{\"tag\":\"{tag}\"}}"),
+        ),
+        (
+            "application/vnd.oci.image.layer.v1.tar",
+            format!("layer of {tag}"),
+        ),
+    ] {
+        let digest = kcr_core::Digest::sha256_of(bytes.as_bytes()).to_string();
+        let r = client
+            .post(format!("{url}/v2/{image}/blobs/uploads/?digest={digest}"))
+            .basic_auth(key.0, Some(key.1))
+            .body(bytes.clone())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        descriptors.push(serde_json::json!({
+            "mediaType": media_type, "digest": digest, "size": bytes.len()
+        }));
+    }
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": descriptors[0],
+        "layers": [descriptors[1]],
+    })
+    .to_string();
+    let r = client
+        .put(format!("{url}/v2/{image}/manifests/{tag}"))
+        .basic_auth(key.0, Some(key.1))
+        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    kcr_core::Digest::sha256_of(manifest.as_bytes()).to_string()
+}
+
+#[test]
+fn deleted_tags_are_listed_explained_and_restored() {
+    let server = start_server();
+    let url = format!("http://{}", server.addr);
+    let admin = tempfile::tempdir().unwrap();
+    let a = admin.path();
+    ok(&kcr(
+        a,
+        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    ));
+    ok(&kcr(a, &["project", "create", "team"], ""));
+    ok(&kcr(a, &["repo", "create", "team", "web"], ""));
+    let key = ok(&kcr(a, &["--json", "key", "create"], ""));
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    let key = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let v1 = push_image(&url, key, "team/web/app/api", "v1");
+    push_image(&url, key, "team/web/app/api", "v2");
+
+    let listed = ok(&kcr(a, &["tag", "list", "team/web/app/api"], ""));
+    assert!(listed.contains("v1") && listed.contains(&v1), "{listed}");
+    assert!(!listed.contains("Deleted tags"), "{listed}");
+
+    ok(&kcr(a, &["tag", "delete", "team/web/app/api:v1"], ""));
+    let listed = ok(&kcr(a, &["tag", "list", "team/web/app/api"], ""));
+    let deleted_section = listed.split("Deleted tags").nth(1).unwrap_or_default();
+    assert!(
+        deleted_section.contains("v1") && deleted_section.contains(&v1),
+        "{listed}"
+    );
+
+    let history = ok(&kcr(a, &["tag", "history", "team/web/app/api:v1"], ""));
+    assert!(
+        history.contains("created") && history.contains("deleted"),
+        "{history}"
+    );
+
+    let restored = ok(&kcr(
+        a,
+        &["--json", "tag", "restore", "team/web/app/api:v1"],
+        "",
+    ));
+    let restored: serde_json::Value = serde_json::from_str(&restored).unwrap();
+    assert_eq!(restored["digest"], v1.as_str());
+    let pulled = reqwest::blocking::Client::new()
+        .get(format!("{url}/v2/team/web/app/api/manifests/v1"))
+        .basic_auth(key.0, Some(key.1))
+        .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .unwrap();
+    assert_eq!(pulled.status(), 200);
+    assert_eq!(
+        pulled.headers()["docker-content-digest"].to_str().unwrap(),
+        v1
+    );
+
+    let again = kcr(a, &["tag", "restore", "team/web/app/api:v1"], "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("only a deleted tag can be restored"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let never = kcr(a, &["tag", "history", "team/web/app/api:never"], "");
+    assert_eq!(never.status.code(), Some(1));
+    let usage = kcr(a, &["tag", "restore", "team/web"], "");
+    assert_eq!(usage.status.code(), Some(2));
+}

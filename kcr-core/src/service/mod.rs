@@ -3,9 +3,12 @@
 
 mod blobs;
 mod gc;
+mod history;
 mod manifests;
 mod referrers;
 mod tags;
+#[cfg(test)]
+mod test_images;
 mod uploads;
 
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use crate::names::ImagePath;
 use crate::quota::QuotaLimits;
 use crate::store::{BlobStore, MetadataStore, StorageError, UploadStore};
 
+pub use history::DeletedTag;
 pub use manifests::{PushedManifest, StoredManifest};
 pub use referrers::ReferrersIndex;
 pub use tags::{Page, MAX_PAGE};

@@ -324,6 +324,14 @@ pub trait TagLog: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Tag>>;
+    /// Every tag that ever existed in `image` (live or deleted), in lexical order, strictly after
+    /// `after`, at most `limit`.
+    async fn tags_ever(
+        &self,
+        image: &ImagePath,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tag>>;
     /// Deletes a tag; returns the digest it pointed at, `None` if it did not exist.
     async fn delete_tag(
         &self,

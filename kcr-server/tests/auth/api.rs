@@ -641,3 +641,95 @@ async fn credential_endpoints_do_not_reveal_which_users_exist() {
     .assert_status(404);
     app.get("/v2/", &world.alice.key()).await.assert_status(200);
 }
+
+/// Tag listing and history need pull; restoring a tag needs push; deleting one needs delete.
+/// GC is for administrators of the default organization only.
+#[tokio::test]
+async fn tag_recovery_and_gc_follow_the_roles() {
+    let w = World::new().await;
+    let image = TestImage::new("tags");
+    w.app
+        .push_image("team/private/app", "v1", &w.alice.key(), &image)
+        .await
+        .assert_status(201);
+    let base = "/api/v1/projects/team/repositories/private/images/app/tags";
+
+    // The viewer reads tags and history with an access key; cannot delete or restore.
+    let listed = w.app.get(base, &w.victor.key()).await;
+    listed.assert_status(200);
+    assert_eq!(listed.json()["tags"][0]["digest"], image.digest().as_str());
+    w.app
+        .delete(&format!("{base}/v1"), &w.victor.key())
+        .await
+        .assert_error_code(403, "DENIED");
+    // Someone without a role learns nothing about the repository.
+    w.app
+        .get(base, &w.nora.pw())
+        .await
+        .assert_error_code(403, "DENIED");
+
+    w.app
+        .delete(&format!("{base}/v1"), &w.alice.pw())
+        .await
+        .assert_status(200);
+    let history = w
+        .app
+        .get(&format!("{base}/v1/history"), &w.victor.key())
+        .await;
+    history.assert_status(200);
+    assert_eq!(history.json()[1]["event"], "deleted", "{}", history.text());
+    w.app
+        .post(&format!("{base}/v1/restore"), &w.victor.key(), json!({}))
+        .await
+        .assert_error_code(403, "DENIED");
+    w.app
+        .post(
+            &format!("{base}/v1/restore"),
+            &w.alice.pw(),
+            json!({ "digest": "sha256:nothex" }),
+        )
+        .await
+        .assert_error_code(400, "INVALID_REQUEST");
+    w.app
+        .post(&format!("{base}/v1/restore"), &w.alice.pw(), json!({}))
+        .await
+        .assert_status(200);
+    w.app
+        .post(&format!("{base}/v1/restore"), &w.alice.pw(), json!({}))
+        .await
+        .assert_error_code(409, "CONFLICT");
+    w.app
+        .get(&format!("{base}/v9/history"), &w.alice.pw())
+        .await
+        .assert_error_code(404, "MANIFEST_UNKNOWN");
+    w.app
+        .get(
+            "/api/v1/projects/team/repositories/private/images/app/manifests",
+            &w.alice.pw(),
+        )
+        .await
+        .assert_error_code(400, "INVALID_REQUEST");
+    w.app
+        .assert_pull("team/private/app", "v1", &w.alice.key(), &image)
+        .await;
+
+    // Garbage collection: the bootstrap administrator only.
+    w.app
+        .post("/api/v1/gc", &w.alice.pw(), json!({ "dry_run": true }))
+        .await
+        .assert_error_code(403, "DENIED");
+    w.app
+        .post("/api/v1/gc", &w.olga.pw(), json!({ "dry_run": true }))
+        .await
+        .assert_error_code(403, "DENIED");
+    w.app
+        .post("/api/v1/gc", &w.admin.pw(), json!({ "dry_run": "yes" }))
+        .await
+        .assert_error_code(400, "INVALID_REQUEST");
+    let report = w
+        .app
+        .post("/api/v1/gc", &w.admin.pw(), json!({ "dry_run": true }))
+        .await;
+    report.assert_status(200);
+    assert_eq!(report.json()["blobs_removed"], 0, "{}", report.text());
+}

@@ -23,5 +23,7 @@ mod oci_client;
 mod podman;
 // Crash safety: a chunked upload resumes and an acknowledged manifest survives kill -9.
 mod restart;
+// Tag recovery: a tag deleted by a registry client survives collection and is restored.
+mod tags;
 // skopeo: OCI layouts (multi-layer; multi-arch with --all) in and out, byte for byte.
 mod skopeo;

@@ -114,6 +114,11 @@ pub fn tag_sequence(path: &ImagePath, tag: &Tag) -> Vec<u8> {
     under_image(b"tseq", path, &[tag.as_str().as_bytes()])
 }
 
+/// Prefix of the sequence counters of an image's tags: one per tag that ever existed.
+pub fn tag_sequences_of(path: &ImagePath) -> Vec<u8> {
+    under_image(b"tseq", path, &[b""])
+}
+
 /// `hist\0{path}\0{tag}\0{seq}`.
 pub fn tag_event(path: &ImagePath, tag: &Tag, seq: u64) -> Vec<u8> {
     under_image(

@@ -50,6 +50,17 @@ impl<E: KvEngine> KvMetadataStore<E> {
             .collect()
     }
 
+    /// The tag names ending the keys under `prefix`, strictly after the text `after`.
+    fn scan_tag_names(&self, prefix: &[u8], after: Option<&str>, limit: usize) -> Result<Vec<Tag>> {
+        let after = after.map(|t| [prefix, t.as_bytes()].concat());
+        Ok(self
+            .engine
+            .scan_keys(prefix, after.as_deref(), limit)?
+            .iter()
+            .filter_map(|k| std::str::from_utf8(&k[prefix.len()..]).ok()?.parse().ok())
+            .collect())
+    }
+
     /// Runs a transaction, then makes it durable.
     pub(super) async fn mutate<T>(
         &self,
@@ -600,14 +611,16 @@ impl<E: KvEngine> TagLog for KvMetadataStore<E> {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Tag>> {
-        let prefix = layout::tags_of(image);
-        let after = after.map(|t| [prefix.as_slice(), t.as_bytes()].concat());
-        Ok(self
-            .engine
-            .scan_keys(&prefix, after.as_deref(), limit)?
-            .iter()
-            .filter_map(|k| std::str::from_utf8(&k[prefix.len()..]).ok()?.parse().ok())
-            .collect())
+        self.scan_tag_names(&layout::tags_of(image), after, limit)
+    }
+
+    async fn tags_ever(
+        &self,
+        image: &ImagePath,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Tag>> {
+        self.scan_tag_names(&layout::tag_sequences_of(image), after, limit)
     }
 
     async fn delete_tag(

@@ -1,5 +1,6 @@
 //! The management API under `/api/v1` (JSON): organizations, users, projects, memberships,
-//! repositories, repository permissions, access keys and garbage collection. Errors use the same envelope as the
+//! repositories, repository permissions, tags and their history, access keys and garbage
+//! collection. Errors use the same envelope as the
 //! registry API: `{"errors":[{"code","message","detail"}]}`. The OpenAPI document is served at
 //! `/api/v1/openapi.json`.
 
@@ -10,6 +11,7 @@ mod openapi;
 mod orgs;
 mod projects;
 mod repos;
+mod tags;
 
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -41,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/projects/{project}/repositories/{repo}",
             get(repos::show).patch(repos::update).delete(repos::delete),
+        )
+        .route(
+            "/projects/{project}/repositories/{repo}/images/{*rest}",
+            get(tags::get).post(tags::post).delete(tags::delete),
         )
         .route(
             "/projects/{project}/repositories/{repo}/permissions",

@@ -41,7 +41,7 @@ pub fn spec() -> Value {
         "info": {
             "title": "kcr management API",
             "version": "1",
-            "description": "Organizations, users, projects, memberships, repositories, repository permissions, access keys and garbage collection. Sign in with HTTP Basic: a user name and password, or an access key id and secret."
+            "description": "Organizations, users, projects, memberships, repositories, repository permissions, tags and their history, access keys and garbage collection. Sign in with HTTP Basic: a user name and password, or an access key id and secret."
         },
         "servers": [{ "url": "/api/v1" }],
         "security": [{ "basic": [] }],
@@ -72,6 +72,18 @@ pub fn spec() -> Value {
                 "patch": op("Change visibility or description", Some("RepositoryPatch"), "200"),
                 "delete": op("Delete a repository with all its images", None, "200")
             }), pr),
+            "/projects/{project}/repositories/{repo}/images/{image}/tags": with_params(json!({
+                "get": op("Live tags with their digests, and deleted tags that can be restored (the image name may contain '/')", None, "200")
+            }), &["project", "repo", "image"]),
+            "/projects/{project}/repositories/{repo}/images/{image}/tags/{tag}": with_params(json!({
+                "delete": op("Delete a tag; it stays restorable", None, "200")
+            }), &["project", "repo", "image", "tag"]),
+            "/projects/{project}/repositories/{repo}/images/{image}/tags/{tag}/history": with_params(json!({
+                "get": op("A tag's timeline: created, moved, deleted, restored", None, "200")
+            }), &["project", "repo", "image", "tag"]),
+            "/projects/{project}/repositories/{repo}/images/{image}/tags/{tag}/restore": with_params(json!({
+                "post": op("Restore a deleted tag to its last version, or (optional JSON body {\"digest\": ...}) to an earlier version it pointed at", None, "200")
+            }), &["project", "repo", "image", "tag"]),
             "/projects/{project}/repositories/{repo}/permissions": with_params(json!({
                 "get": op("List repository roles", None, "200")
             }), pr),
