@@ -7,15 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures_util::future::join_all;
-use kcr_benches::{image_config, image_manifest, BlobRef, OCI_MANIFEST};
+use kcr_benches::commit_synthetic_image;
 use kcr_core::gc::{GcOptions, MarkSet};
 use kcr_core::store::kv::{KvEngine, KvMetadataStore};
-use kcr_core::store::{BlobLink, ManifestReferences, MetadataStore, PutManifest};
+use kcr_core::store::{ManifestReferences, MetadataStore};
 use kcr_core::testing::{MemoryBlobStore, MemoryKvEngine};
-use kcr_core::{Digest, ImagePath, QuotaLimits, Registry, RegistryConfig, Stores, Timestamp};
+use kcr_core::{ImagePath, Registry, RegistryConfig, Stores, Timestamp};
 use kcr_storage::SledKvEngine;
 
 const IMAGES: usize = 100;
@@ -43,37 +42,8 @@ fn fixture<E: KvEngine>(engine: E, rt: &tokio::runtime::Runtime) -> Registry {
 }
 
 async fn push(meta: &dyn MetadataStore, image: &ImagePath, m: usize) {
-    let layers: Vec<BlobRef> = (0..3)
-        .map(|l| BlobRef::of(format!("{image} {m} {l}").as_bytes()))
-        .collect();
-    let config = BlobRef::of(&image_config(&layers));
-    let body = image_manifest(&config, &layers);
-    for b in layers.iter().chain([&config]) {
-        let link = BlobLink {
-            digest: b.digest.parse().unwrap(),
-            size: b.size,
-            linked: Timestamp(1),
-        };
-        meta.link_blob(image, link).await.unwrap();
-    }
-    let parsed = kcr_core::manifest::parse(Some(OCI_MANIFEST), &body).unwrap();
-    let digest = Digest::sha256_of(&body);
-    let put = PutManifest {
-        image: image.clone(),
-        digest: digest.clone(),
-        media_type: OCI_MANIFEST.into(),
-        body: Bytes::from(body),
-        tags: vec![format!("v{m}").parse().unwrap()],
-        required_blobs: parsed.required_blobs(),
-        required_manifests: Vec::new(),
-        subject: None,
-        artifact_type: None,
-        annotations: Default::default(),
-        create_missing: true,
-        limits: QuotaLimits::default(),
-        at: Timestamp(2),
-    };
-    meta.commit_manifest(put).await.unwrap();
+    let tags = vec![format!("v{m}").parse().unwrap()];
+    let digest = commit_synthetic_image(meta, image, m, tags).await.unwrap();
     if m % 10 == 0 {
         meta.delete_manifest(image, &digest, Timestamp(3))
             .await

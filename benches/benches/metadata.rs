@@ -6,13 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
-use kcr_benches::{image_config, image_manifest, ready, BlobRef, OCI_MANIFEST};
+use kcr_benches::{commit_synthetic_image, ready};
 use kcr_core::store::kv::{KvEngine, KvMetadataStore};
-use kcr_core::store::{BlobLink, ManifestIndex, PutManifest, TagLog};
+use kcr_core::store::{ManifestIndex, TagLog};
 use kcr_core::testing::MemoryKvEngine;
-use kcr_core::{Digest, ImagePath, QuotaLimits, Tag, Timestamp};
+use kcr_core::{Digest, ImagePath, Tag};
 use kcr_storage::SledKvEngine;
 
 const MANIFESTS: usize = 100;
@@ -56,41 +55,11 @@ async fn push<E: KvEngine>(
     m: usize,
     tags: impl IntoIterator<Item = usize>,
 ) -> Digest {
-    let layers: Vec<BlobRef> = (0..3)
-        .map(|l| BlobRef::of(format!("{image} {m} {l}").as_bytes()))
+    let tags = tags
+        .into_iter()
+        .map(|t| format!("t{t:04}").parse().unwrap())
         .collect();
-    let config = BlobRef::of(&image_config(&layers));
-    let body = image_manifest(&config, &layers);
-    for b in layers.iter().chain([&config]) {
-        let link = BlobLink {
-            digest: b.digest.parse().unwrap(),
-            size: b.size,
-            linked: Timestamp(1),
-        };
-        store.link_blob(image, link).await.unwrap();
-    }
-    let parsed = kcr_core::manifest::parse(Some(OCI_MANIFEST), &body).unwrap();
-    let digest = Digest::sha256_of(&body);
-    let put = PutManifest {
-        image: image.clone(),
-        digest: digest.clone(),
-        media_type: OCI_MANIFEST.into(),
-        body: Bytes::from(body),
-        tags: tags
-            .into_iter()
-            .map(|t| format!("t{t:04}").parse().unwrap())
-            .collect(),
-        required_blobs: parsed.required_blobs(),
-        required_manifests: Vec::new(),
-        subject: None,
-        artifact_type: None,
-        annotations: Default::default(),
-        create_missing: true,
-        limits: QuotaLimits::default(),
-        at: Timestamp(2),
-    };
-    store.commit_manifest(put).await.unwrap();
-    digest
+    commit_synthetic_image(store, image, m, tags).await.unwrap()
 }
 
 fn lookups<E: KvEngine>(c: &mut Criterion, name: &str, f: &Fixture<E>) {

@@ -9,6 +9,10 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use bytes::Bytes;
+use kcr_core::store::{BlobLink, ManifestIndex, PutManifest};
+use kcr_core::{Digest, ImagePath, QuotaLimits, Tag, Timestamp};
+
 /// `application/vnd.oci.image.manifest.v1+json`.
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// `application/vnd.oci.image.config.v1+json`.
@@ -64,6 +68,50 @@ pub fn image_config(layers: &[BlobRef]) -> Vec<u8> {
         },
     });
     serde_json::to_vec(&config).unwrap_or_default()
+}
+
+/// Commits a synthetic image version straight into a metadata store, as a push would leave it:
+/// links 3 layers and a config (named after `image` and `seed`, so unique to both) at time 1,
+/// then commits the manifest under `tags` at time 2. Returns the manifest's digest.
+pub async fn commit_synthetic_image<M: ManifestIndex + ?Sized>(
+    meta: &M,
+    image: &ImagePath,
+    seed: usize,
+    tags: Vec<Tag>,
+) -> kcr_core::Result<Digest> {
+    let layers: Vec<Vec<u8>> = (0..3)
+        .map(|l| format!("{image} {seed} {l}").into_bytes())
+        .collect();
+    let layer_refs: Vec<BlobRef> = layers.iter().map(|l| BlobRef::of(l)).collect();
+    let config = image_config(&layer_refs);
+    let body = image_manifest(&BlobRef::of(&config), &layer_refs);
+    for blob in layers.iter().chain([&config]) {
+        let link = BlobLink {
+            digest: Digest::sha256_of(blob),
+            size: blob.len() as u64,
+            linked: Timestamp(1),
+        };
+        meta.link_blob(image, link).await?;
+    }
+    let parsed = kcr_core::manifest::parse(Some(OCI_MANIFEST), &body)?;
+    let digest = Digest::sha256_of(&body);
+    let put = PutManifest {
+        image: image.clone(),
+        digest: digest.clone(),
+        media_type: OCI_MANIFEST.into(),
+        body: Bytes::from(body),
+        tags,
+        required_blobs: parsed.required_blobs(),
+        required_manifests: Vec::new(),
+        subject: None,
+        artifact_type: None,
+        annotations: Default::default(),
+        create_missing: true,
+        limits: QuotaLimits::default(),
+        at: Timestamp(2),
+    };
+    meta.commit_manifest(put).await?;
+    Ok(digest)
 }
 
 /// Runs a future that completes without waiting on anything (kcr's metadata reads are

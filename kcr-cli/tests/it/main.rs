@@ -237,18 +237,12 @@ fn garbage_collection_is_for_registry_administrators() {
     // A layer pushed with an access key, never referenced by a manifest.
     let key = ok(&kcr(a, &["--json", "key", "create"], ""));
     let key: serde_json::Value = serde_json::from_str(&key).unwrap();
-    let layer = b"a layer whose manifest never came".to_vec();
-    let digest = kcr_core::Digest::sha256_of(&layer).to_string();
-    let pushed = reqwest::blocking::Client::new()
-        .post(format!(
-            "{url}/v2/team/web/app/blobs/uploads/?digest={digest}"
-        ))
-        .basic_auth(key["id"].as_str().unwrap(), key["secret"].as_str())
-        .header("Content-Type", "application/octet-stream")
-        .body(layer)
-        .send()
-        .unwrap();
-    assert_eq!(pushed.status(), 201, "{:?}", pushed.text());
+    let digest = push_blob(
+        &url,
+        (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap()),
+        "team/web/app",
+        "a layer whose manifest never came",
+    );
     std::thread::sleep(std::time::Duration::from_millis(20));
 
     let recent = ok(&kcr(a, &["gc", "--dry-run"], ""));
@@ -291,6 +285,20 @@ fn garbage_collection_is_for_registry_administrators() {
     assert_eq!(gone.status(), 404);
 }
 
+/// Uploads a blob to `image` in one request with an access key; returns its digest.
+fn push_blob(url: &str, key: (&str, &str), image: &str, bytes: &str) -> String {
+    let digest = kcr_core::Digest::sha256_of(bytes.as_bytes()).to_string();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{url}/v2/{image}/blobs/uploads/?digest={digest}"))
+        .basic_auth(key.0, Some(key.1))
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes.to_owned())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    digest
+}
+
 /// Pushes a one-layer image under `tag` over the registry API with an access key; returns the
 /// manifest digest.
 fn push_image(url: &str, key: (&str, &str), image: &str, tag: &str) -> String {
@@ -306,14 +314,7 @@ fn push_image(url: &str, key: (&str, &str), image: &str, tag: &str) -> String {
             format!("layer of {tag}"),
         ),
     ] {
-        let digest = kcr_core::Digest::sha256_of(bytes.as_bytes()).to_string();
-        let r = client
-            .post(format!("{url}/v2/{image}/blobs/uploads/?digest={digest}"))
-            .basic_auth(key.0, Some(key.1))
-            .body(bytes.clone())
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        let digest = push_blob(url, key, image, &bytes);
         descriptors.push(serde_json::json!({
             "mediaType": media_type, "digest": digest, "size": bytes.len()
         }));

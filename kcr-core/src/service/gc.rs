@@ -2,11 +2,13 @@
 
 use std::time::Instant;
 
+use futures_util::future::BoxFuture;
+
 use super::Registry;
 use crate::clock::Timestamp;
 use crate::error::{CoreError, Result};
 use crate::gc::{plan, GcOptions, GcPlan, GcReport, MarkSet};
-use crate::store::{ImageBlobLink, ScanCursor};
+use crate::store::{ImageBlobLink, ScanCursor, ScanPage};
 
 /// Records read per page of a registry-wide scan.
 const SCAN_PAGE: usize = 1024;
@@ -56,36 +58,31 @@ impl Registry {
     /// Marks the references of every stored manifest.
     async fn mark(&self) -> Result<MarkSet> {
         let mut mark = MarkSet::new();
-        let mut cursor: Option<ScanCursor> = None;
-        loop {
-            let page = self
-                .stores
-                .meta
-                .scan_manifest_references(cursor.as_ref(), SCAN_PAGE)
-                .await?;
-            page.items.iter().for_each(|m| mark.mark(m));
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(mark),
-            }
-        }
+        let meta = &self.stores.meta;
+        for_each_page(
+            |cursor| {
+                Box::pin(async move {
+                    meta.scan_manifest_references(cursor.as_ref(), SCAN_PAGE)
+                        .await
+                })
+            },
+            |manifests| manifests.iter().for_each(|m| mark.mark(m)),
+        )
+        .await?;
+        Ok(mark)
     }
 
     async fn all_blob_links(&self) -> Result<Vec<ImageBlobLink>> {
         let mut links = Vec::new();
-        let mut cursor: Option<ScanCursor> = None;
-        loop {
-            let page = self
-                .stores
-                .meta
-                .scan_blob_links(cursor.as_ref(), SCAN_PAGE)
-                .await?;
-            links.extend(page.items);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(links),
-            }
-        }
+        let meta = &self.stores.meta;
+        for_each_page(
+            |cursor| {
+                Box::pin(async move { meta.scan_blob_links(cursor.as_ref(), SCAN_PAGE).await })
+            },
+            |page| links.extend(page),
+        )
+        .await?;
+        Ok(links)
     }
 
     /// Removes what the plan names, links first, each batch while pushes wait at the barrier,
@@ -117,6 +114,22 @@ impl Registry {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads a registry-wide scan to its end, handing each page's items to `visit`.
+async fn for_each_page<'a, T>(
+    fetch: impl Fn(Option<ScanCursor>) -> BoxFuture<'a, Result<ScanPage<T>>>,
+    mut visit: impl FnMut(Vec<T>),
+) -> Result<()> {
+    let mut cursor = None;
+    loop {
+        let page = fetch(cursor.take()).await?;
+        visit(page.items);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
     }
 }
 
