@@ -102,6 +102,7 @@ pub async fn commit_synthetic_image<M: ManifestIndex + ?Sized>(
         body: Bytes::from(body),
         tags,
         required_blobs: parsed.required_blobs(),
+        optional_blobs: Vec::new(),
         required_manifests: Vec::new(),
         subject: None,
         artifact_type: None,

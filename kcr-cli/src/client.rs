@@ -30,6 +30,27 @@ impl ApiClient {
 
     /// Sends a request to `/api/v1{path}` and returns the JSON answer.
     pub fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, CliError> {
+        self.send(method, path, body, None)
+    }
+
+    /// `POST` for an operation that may run long (garbage collection): waits up to `patience`
+    /// instead of the client's default 30 seconds.
+    pub fn post_patiently(
+        &self,
+        path: &str,
+        body: Value,
+        patience: std::time::Duration,
+    ) -> Result<Value, CliError> {
+        self.send(Method::POST, path, Some(body), Some(patience))
+    }
+
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Value, CliError> {
         let url = format!("{}/api/v1{path}", self.creds.server.trim_end_matches('/'));
         let mut req = self
             .http
@@ -37,6 +58,9 @@ impl ApiClient {
             .basic_auth(&self.creds.user, Some(&self.creds.secret));
         if let Some(b) = body {
             req = req.json(&b);
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
         }
         let resp = req.send().map_err(|source| CliError::Http {
             server: self.creds.server.clone(),

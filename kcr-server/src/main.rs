@@ -112,15 +112,16 @@ fn spawn_upload_janitor(registry: kcr_core::Registry) {
     });
 }
 
-/// Collects garbage every `hours` (the first run one interval after start), with the default
-/// grace period.
+/// Collects garbage every `hours`, with the default grace period. The first run comes an hour
+/// after start (or one interval, when shorter), so a server restarted daily still collects.
 fn spawn_garbage_collector(registry: kcr_core::Registry, hours: u64) {
     if hours == 0 {
         return;
     }
     let every = std::time::Duration::from_secs(hours * 3600);
+    let first = every.min(std::time::Duration::from_secs(3600));
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
         loop {
             tick.tick().await;
             if let Err(e) = registry.collect_garbage(Default::default()).await {

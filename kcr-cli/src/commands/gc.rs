@@ -7,6 +7,9 @@ use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::output::Output;
 
+/// How long `kcr gc` waits for the server's report.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// Runs a garbage collection on the server and prints its report.
 pub fn gc(api: &ApiClient, args: &Gc, out: Output) -> Result<(), CliError> {
     let mut body = Map::new();
@@ -14,7 +17,9 @@ pub fn gc(api: &ApiClient, args: &Gc, out: Output) -> Result<(), CliError> {
     if let Some(grace) = &args.grace {
         body.insert("grace_seconds".into(), json!(parse_duration(grace)?));
     }
-    let report = api.post("/gc", Value::Object(body))?;
+    // A collection of a large registry takes a while; the server finishes it even if this
+    // command is interrupted.
+    let report = api.post_patiently("/gc", Value::Object(body), PATIENCE)?;
     if out.json {
         out.object(&report);
         return Ok(());

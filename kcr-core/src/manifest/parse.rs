@@ -133,6 +133,22 @@ impl ParsedManifest {
         out
     }
 
+    /// Layers with `urls` (non-distributable): not required here, but when a client uploaded
+    /// them anyway (e.g. Docker's `allow-nondistributable-artifacts`) they are part of the image
+    /// and garbage collection must keep them.
+    pub fn optional_blobs(&self) -> Vec<Digest> {
+        let required = self.required_blobs();
+        let mut out: Vec<Digest> = self
+            .layers
+            .iter()
+            .filter(|l| !l.urls.is_empty() && !required.contains(&l.digest))
+            .map(|l| l.digest.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Manifests that must be present in the repository (an index's children).
     pub fn required_manifests(&self) -> Vec<Digest> {
         let mut out: Vec<Digest> = self.manifests.iter().map(|m| m.digest.clone()).collect();

@@ -67,24 +67,30 @@ impl Registry {
         digest: &Digest,
     ) -> Result<Option<BlobInfo>> {
         self.require_repository(target).await?;
-        let _gc_waits = self.barrier.enter([digest]).await;
-        let info = match self.stat_blob(source, digest).await {
-            Ok(info) => info,
-            Err(CoreError::BlobUnknown { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        self.link(target, &info).await?;
-        Ok(Some(info))
+        if self.stores.meta.blob_link(source, digest).await?.is_none() {
+            return Ok(None);
+        }
+        self.link_stored(target, digest).await
     }
 
-    /// Links a stored blob to `image`. Callers hold the garbage collector's barrier (entered
-    /// with the blob's digest) from before the bytes are known to exist until this returns.
-    pub(super) async fn link(&self, image: &ImagePath, info: &BlobInfo) -> Result<()> {
+    /// Links a blob to `image` if its bytes are stored; `None` when they are not. The check and
+    /// the link happen inside the garbage collector's barrier, so a collection cannot remove the
+    /// bytes in between, and a collection running meanwhile spares them.
+    pub(super) async fn link_stored(
+        &self,
+        image: &ImagePath,
+        digest: &Digest,
+    ) -> Result<Option<BlobInfo>> {
+        let _gc_waits = self.barrier.enter([digest]).await;
+        let Some(info) = self.stores.blobs.stat(digest).await? else {
+            return Ok(None);
+        };
         let link = BlobLink {
             digest: info.digest.clone(),
             size: info.size,
             linked: self.clock.now(),
         };
-        self.stores.meta.link_blob(image, link).await
+        self.stores.meta.link_blob(image, link).await?;
+        Ok(Some(info))
     }
 }

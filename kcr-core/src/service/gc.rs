@@ -48,7 +48,7 @@ impl Registry {
             report.blobs_removed = plan.blobs.len() as u64;
             report.bytes_freed = plan.blobs.iter().map(|b| b.size).sum();
         } else {
-            self.sweep(&collection, plan, &mut report).await?;
+            self.sweep(&collection, plan, cutoff, &mut report).await?;
         }
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(?report, "garbage collection finished");
@@ -86,11 +86,12 @@ impl Registry {
     }
 
     /// Removes what the plan names, links first, each batch while pushes wait at the barrier,
-    /// sparing whatever a push used since the collection began.
+    /// sparing whatever a push used since the collection began and bytes rewritten since.
     async fn sweep(
         &self,
         collection: &crate::gc::barrier::Collection<'_>,
         plan: GcPlan,
+        cutoff: Timestamp,
         report: &mut GcReport,
     ) -> Result<()> {
         for batch in plan.links.chunks(SWEEP_BATCH) {
@@ -105,7 +106,13 @@ impl Registry {
         for batch in plan.blobs.chunks(SWEEP_BATCH) {
             let _pushes_wait = collection.exclusive().await;
             for blob in batch {
-                if collection.touched(&blob.digest) {
+                // Uploads complete outside the barrier: bytes written again since the inventory
+                // (a fresh modification time) are spared too.
+                let rewritten = match self.stores.blobs.stat(&blob.digest).await? {
+                    Some(now) => Timestamp::from_system_time(now.modified) >= cutoff,
+                    None => continue,
+                };
+                if rewritten || collection.touched(&blob.digest) {
                     report.kept_in_use += 1;
                 } else if self.stores.blobs.delete(&blob.digest).await? {
                     report.blobs_removed += 1;

@@ -1,5 +1,6 @@
 //! Garbage collection over the in-memory stores, end to end through the registry service.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::Timestamp;
@@ -8,6 +9,7 @@ use crate::error::CoreError;
 use crate::gc::GcOptions;
 use crate::names::{ImagePath, Reference, Tag};
 use crate::service::test_images::*;
+use crate::store::{BlobInfo, ByteStream, StoreResult, UploadId, UploadState, UploadStore};
 use crate::{Registry, RegistryConfig};
 
 fn collect_now() -> GcOptions {
@@ -141,6 +143,39 @@ async fn a_deleted_repository_leaves_its_blobs_to_the_collector() {
     );
 }
 
+/// Tries a push of one image version: `None` when a collection took its layers first (with no
+/// grace period, a layer is fair game until the manifest references it), which fails the push
+/// cleanly: the upload is refused, or the manifest names an unknown blob.
+async fn try_push(
+    registry: &Registry,
+    image: &ImagePath,
+    tag: &str,
+    blobs: [&[u8]; 3],
+) -> Option<(Digest, Vec<Digest>)> {
+    let mut uploaded = Vec::new();
+    for bytes in blobs {
+        let digest = Digest::sha256_of(bytes);
+        match registry.put_blob(image, &digest, stream(bytes)).await {
+            Ok(_) => uploaded.push((digest, bytes.len() as u64)),
+            Err(CoreError::UploadInvalid { .. }) => return None,
+            Err(e) => panic!("upload failed: {e}"),
+        }
+    }
+    let body = manifest_body(&uploaded[0], &uploaded[1..]);
+    let reference = Reference::Tag(tag.parse().unwrap());
+    match registry
+        .put_manifest(image, &reference, &[], Some(OCI_MANIFEST), body)
+        .await
+    {
+        Ok(pushed) => Some((
+            pushed.digest,
+            uploaded.into_iter().map(|(d, _)| d).collect(),
+        )),
+        Err(CoreError::ManifestBlobUnknown { .. }) => None,
+        Err(e) => panic!("push failed: {e}"),
+    }
+}
+
 /// Pushes race collections with no grace period at all. A push may then fail (its layers were
 /// collected before its manifest arrived) but an image whose push succeeded must stay whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -151,45 +186,30 @@ async fn collections_racing_pushes_never_break_a_pushed_image() {
         .map(|worker| {
             let registry = registry.clone();
             tokio::spawn(async move {
-                let mut pushed = Vec::new();
+                let image = path(&format!("p/r/w{worker}"));
+                let mut pushed: Vec<(Digest, Vec<Digest>)> = Vec::new();
                 for round in 0..40 {
-                    let image = path(&format!("p/r/w{worker}"));
                     let own = format!("layer {worker}/{round}");
-                    let config =
-                        upload(&registry, &image, format!("config {own}").as_bytes()).await;
-                    let layers = [
-                        upload(&registry, &image, shared).await,
-                        upload(&registry, &image, own.as_bytes()).await,
-                    ];
-                    let tag = format!("t{round}");
-                    let reference = Reference::Tag(tag.parse().unwrap());
-                    match registry
-                        .put_manifest(
-                            &image,
-                            &reference,
-                            &[],
-                            Some(OCI_MANIFEST),
-                            manifest_body(&config, &layers),
-                        )
-                        .await
+                    let config = format!("config {own}");
+                    let blobs = [config.as_bytes(), shared, own.as_bytes()];
+                    if let Some(version) =
+                        try_push(&registry, &image, &format!("t{round}"), blobs).await
                     {
-                        Ok(_) => pushed.push((image, config, layers)),
-                        Err(CoreError::ManifestBlobUnknown { .. }) => {}
-                        Err(e) => panic!("push failed: {e}"),
+                        pushed.push(version);
                     }
-                    if round % 3 == 0 {
-                        // Retire an older version so collections have something to remove.
-                        if let Some((image, ..)) = pushed.first() {
-                            let old: Tag = "t0".parse().unwrap();
-                            if let Ok(d) = registry.resolve(image, &Reference::Tag(old)).await {
-                                let _ =
-                                    registry.delete_manifest(image, &Reference::Digest(d)).await;
-                                pushed.remove(0);
-                            }
-                        }
+                    if round % 3 == 0 && pushed.len() > 1 {
+                        // Retire the oldest version so collections have something to remove.
+                        let (oldest, _) = pushed.remove(0);
+                        registry
+                            .delete_manifest(&image, &Reference::Digest(oldest))
+                            .await
+                            .unwrap();
                     }
                 }
                 pushed
+                    .into_iter()
+                    .map(|(_, blobs)| (image.clone(), blobs))
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -214,10 +234,134 @@ async fn collections_racing_pushes_never_break_a_pushed_image() {
     }
     collector.await.unwrap();
     assert!(!survivors.is_empty());
-    for (image, config, layers) in &survivors {
-        for (digest, _) in std::iter::once(config).chain(layers) {
+    for (image, blobs) in &survivors {
+        for digest in blobs {
             let info = registry.stat_blob(image, digest).await;
             assert!(info.is_ok(), "{image}: {digest} lost: {info:?}");
         }
     }
+}
+
+#[tokio::test]
+async fn an_uploaded_non_distributable_layer_is_kept() {
+    // A layer with `urls` need not be uploaded, but when it was (Docker's
+    // allow-nondistributable-artifacts) it is part of the image.
+    let (registry, clock) = registry();
+    let a = path("p/r/a");
+    let config = upload(&registry, &a, b"config").await;
+    let foreign = upload(&registry, &a, b"foreign layer").await;
+    let body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"{}","size":{},"urls":["https://example.com/layer"]}}]}}"#,
+        config.0, config.1, foreign.0, foreign.1
+    );
+    registry
+        .put_manifest(
+            &a,
+            &Reference::Tag("v1".parse().unwrap()),
+            &[],
+            Some(OCI_MANIFEST),
+            body.into(),
+        )
+        .await
+        .unwrap();
+    a_minute_later(&clock);
+    let report = registry.collect_garbage(collect_now()).await.unwrap();
+    assert_eq!((report.blobs_removed, report.links_removed), (0, 0));
+    assert!(readable(&registry, &a, b"foreign layer").await);
+}
+
+/// Upload sessions whose completion waits until released, like a session still receiving a slow
+/// client's body.
+struct StalledFinish {
+    inner: Arc<crate::testing::MemoryBlobStore>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl UploadStore for StalledFinish {
+    async fn begin(&self, owner: &str) -> StoreResult<UploadState> {
+        self.inner.begin(owner).await
+    }
+    async fn append(
+        &self,
+        id: &UploadId,
+        offset: u64,
+        data: ByteStream,
+    ) -> StoreResult<UploadState> {
+        self.inner.append(id, offset, data).await
+    }
+    async fn state(&self, id: &UploadId) -> StoreResult<UploadState> {
+        self.inner.state(id).await
+    }
+    async fn finish(&self, id: &UploadId, expected: &Digest) -> StoreResult<BlobInfo> {
+        self.release.notified().await;
+        self.inner.finish(id, expected).await
+    }
+    async fn abort(&self, id: &UploadId) -> StoreResult<()> {
+        self.inner.abort(id).await
+    }
+    async fn stale(&self, older_than: SystemTime) -> StoreResult<Vec<UploadId>> {
+        self.inner.stale(older_than).await
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_upload_stalls_neither_collections_nor_other_pushes() {
+    use crate::store::kv::KvMetadataStore;
+    use crate::testing::{MemoryBlobStore, MemoryKvEngine};
+    let blobs = Arc::new(MemoryBlobStore::new());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let registry = Registry::new(
+        crate::Stores {
+            blobs: blobs.clone(),
+            uploads: Arc::new(StalledFinish {
+                inner: blobs,
+                release: release.clone(),
+            }),
+            meta: Arc::new(KvMetadataStore::new(Arc::new(MemoryKvEngine::new()))),
+        },
+        RegistryConfig::default(),
+    );
+    let a = path("p/r/a");
+    let stalled = {
+        let registry = registry.clone();
+        let a = a.clone();
+        tokio::spawn(async move {
+            let digest = Digest::sha256_of(b"slow");
+            registry.put_blob(&a, &digest, stream(b"slow")).await
+        })
+    };
+    tokio::task::yield_now().await;
+
+    let within = Duration::from_secs(5);
+    let report = tokio::time::timeout(within, registry.collect_garbage(collect_now()))
+        .await
+        .expect("a collection does not wait for a stalled upload")
+        .unwrap();
+    assert_eq!(report.blobs_removed, 0);
+    let digest = Digest::sha256_of(b"config");
+    let pushed = registry
+        .stores
+        .meta
+        .link_blob(
+            &path("p/r/b"),
+            crate::store::BlobLink {
+                digest: digest.clone(),
+                size: 6,
+                linked: Timestamp(1),
+            },
+        )
+        .await;
+    assert!(pushed.is_ok());
+    let mounted = tokio::time::timeout(
+        within,
+        registry.mount_blob(&path("p/r/c"), &path("p/r/b"), &digest),
+    )
+    .await
+    .expect("a mount does not wait for a stalled upload");
+    assert!(mounted.unwrap().is_none(), "no bytes stored, so no mount");
+
+    release.notify_one();
+    stalled.await.unwrap().unwrap();
+    assert!(readable(&registry, &a, b"slow").await);
 }

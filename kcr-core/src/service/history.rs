@@ -189,7 +189,10 @@ mod tests {
         let refused = registry
             .restore_tag(&image, &tag("latest"), Some(&other))
             .await;
-        assert!(matches!(refused, Err(CoreError::Conflict(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(CoreError::Conflict(_))),
+            "{refused:?}"
+        );
         let restored = registry
             .restore_tag(&image, &tag("latest"), Some(&v1))
             .await

@@ -62,6 +62,7 @@ impl Registry {
             body,
             tags,
             required_blobs: parsed.required_blobs(),
+            optional_blobs: parsed.optional_blobs(),
             required_manifests: parsed.required_manifests(),
             subject: subject.clone(),
             artifact_type: parsed.effective_artifact_type(),
@@ -75,6 +76,7 @@ impl Registry {
             .enter(
                 put.required_blobs
                     .iter()
+                    .chain(&put.optional_blobs)
                     .chain(&put.required_manifests)
                     .chain([&put.digest]),
             )

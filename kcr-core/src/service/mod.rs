@@ -138,6 +138,13 @@ fn upload_error(e: StorageError) -> CoreError {
             CoreError::DigestMismatch { expected, actual }
         }
         StorageError::Conflict(reason) => CoreError::UploadInvalid { reason },
+        // The request body broke off (the client went away): the bytes received so far stay in
+        // the session, and it is the client's failure, not the server's.
+        StorageError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => {
+            CoreError::UploadInvalid {
+                reason: format!("the request body was cut off: {e}"),
+            }
+        }
         other => CoreError::Storage(other),
     }
 }

@@ -57,15 +57,20 @@ impl Registry {
         if let Some((start, data)) = last_chunk {
             self.append_upload(image, id, start, data).await?;
         }
-        let _gc_waits = self.barrier.enter([digest]).await;
         let info = self
             .stores
             .uploads
             .finish(id, digest)
             .await
             .map_err(upload_error)?;
-        self.link(image, &info).await?;
-        Ok(info)
+        // The bytes are in place; a collection that removes them before they are linked (they
+        // were an old, unreferenced copy of the same blob) makes the client upload them again.
+        self.link_stored(image, &info.digest)
+            .await?
+            .ok_or_else(|| CoreError::UploadInvalid {
+                reason: "the blob was garbage-collected as the upload completed; upload it again"
+                    .into(),
+            })
     }
 
     /// Cancels a session.

@@ -204,6 +204,9 @@ pub struct PutManifest {
     pub tags: Vec<Tag>,
     /// Blobs that must be linked to the image (config, layers).
     pub required_blobs: Vec<Digest>,
+    /// Blobs it names without requiring them here (layers with `urls`); referenced for garbage
+    /// collection all the same.
+    pub optional_blobs: Vec<Digest>,
     /// Manifests that must exist in the image (index children).
     pub required_manifests: Vec<Digest>,
     /// `subject`, if any.

@@ -4,9 +4,14 @@ use axum::body::Body;
 use futures_util::TryStreamExt;
 use kcr_core::store::ByteStream;
 
-/// Streams a request body into a store without buffering it.
+/// Streams a request body into a store without buffering it. A failure to read it (the client
+/// went away mid-body) surfaces as `ConnectionAborted`, which the service reports as the
+/// client's error.
 pub fn stream(body: Body) -> ByteStream {
-    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+    Box::pin(
+        body.into_data_stream()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::ConnectionAborted, e)),
+    )
 }
 
 /// Reads a body of at most `limit` bytes; `None` when it is larger.

@@ -726,10 +726,31 @@ async fn tag_recovery_and_gc_follow_the_roles() {
         .post("/api/v1/gc", &w.admin.pw(), json!({ "dry_run": "yes" }))
         .await
         .assert_error_code(400, "INVALID_REQUEST");
+    // A refusal never depends on the body.
+    w.app
+        .post("/api/v1/gc", &w.alice.pw(), json!({ "dry_run": "yes" }))
+        .await
+        .assert_error_code(403, "DENIED");
     let report = w
         .app
         .post("/api/v1/gc", &w.admin.pw(), json!({ "dry_run": true }))
         .await;
     report.assert_status(200);
     assert_eq!(report.json()["blobs_removed"], 0, "{}", report.text());
+    // Every field is optional, so a bare POST runs a collection with the defaults.
+    let bare = w
+        .app
+        .call(Method::POST, "/api/v1/gc", &w.admin.pw(), None)
+        .await;
+    bare.assert_status(200);
+    assert_eq!(bare.json()["grace_seconds"], 3600, "{}", bare.text());
+    // Wrong methods and paths answer in the API's error envelope.
+    w.app
+        .get("/api/v1/gc", &w.admin.pw())
+        .await
+        .assert_error_code(405, "UNSUPPORTED");
+    w.app
+        .get("/api/v1/no-such-thing", &w.admin.pw())
+        .await
+        .assert_error_code(404, "UNSUPPORTED");
 }

@@ -61,6 +61,60 @@ impl<E: KvEngine> KvMetadataStore<E> {
             .collect())
     }
 
+    /// Every key of every image of a repository (records, manifests, tags, history, referrers,
+    /// links).
+    fn repository_image_keys(
+        &self,
+        project: &ProjectId,
+        name: &RepositoryName,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for (k, _) in self.engine.scan(
+            &layout::images_of_repository(project, name),
+            None,
+            usize::MAX,
+        )? {
+            if let Some(path) = layout::image_path_from_key(&k) {
+                for prefix in layout::image_prefixes(&path) {
+                    keys.extend(self.engine.scan_keys(&prefix, None, usize::MAX)?);
+                }
+            }
+            keys.push(k);
+        }
+        Ok(keys)
+    }
+
+    /// After a repository's deletion, removes images a racing push committed into it meanwhile,
+    /// unless the repository exists again (an open-mode push may recreate it).
+    async fn remove_leftover_images(
+        &self,
+        project: &ProjectId,
+        name: &RepositoryName,
+    ) -> Result<()> {
+        let rkey = layout::repository(project, name);
+        for _ in 0..3 {
+            let leftovers = self.repository_image_keys(project, name)?;
+            if leftovers.is_empty() {
+                return Ok(());
+            }
+            let removed = self
+                .mutate(|tx| {
+                    if tx.get(&rkey)?.is_some() {
+                        return Ok(false);
+                    }
+                    for k in &leftovers {
+                        tx.delete(k)?;
+                    }
+                    Ok(true)
+                })
+                .await?;
+            if !removed {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Runs a transaction, then makes it durable.
     pub(super) async fn mutate<T>(
         &self,
@@ -312,6 +366,7 @@ fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutco
                 )?;
             }
             let mut references = put_req.required_blobs.clone();
+            references.extend(put_req.optional_blobs.iter().cloned());
             references.extend(put_req.required_manifests.iter().cloned());
             let record = ManifestRecord {
                 digest: put_req.digest.clone(),
@@ -410,27 +465,10 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
     }
 
     async fn delete_repository(&self, project: &ProjectId, name: &RepositoryName) -> Result<()> {
-        // Transactions cannot scan, so collect the repository's keys first; a push racing with
-        // the deletion fails its own transaction on the missing repository record, or leaves
-        // keys that the next deletion or GC removes.
-        let mut doomed = Vec::new();
-        for (k, _) in self.engine.scan(
-            &layout::images_of_repository(project, name),
-            None,
-            usize::MAX,
-        )? {
-            if let Some(path) = layout::image_path_from_key(&k) {
-                for prefix in layout::image_prefixes(&path) {
-                    doomed.extend(
-                        self.engine
-                            .scan(&prefix, None, usize::MAX)?
-                            .into_iter()
-                            .map(|(k, _)| k),
-                    );
-                }
-            }
-            doomed.push(k);
-        }
+        // Transactions cannot scan, so collect the repository's keys first. A push racing with
+        // the deletion either fails its own transaction on the missing repository record, or
+        // commits between the scan and the deletion; what it left is removed below.
+        let mut doomed = self.repository_image_keys(project, name)?;
         doomed.extend(
             self.engine
                 .scan(&layout::repo_grants_of(project, name), None, usize::MAX)?
@@ -463,7 +501,8 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
             }
             Ok(())
         })
-        .await
+        .await?;
+        self.remove_leftover_images(project, name).await
     }
 
     async fn create_repository(

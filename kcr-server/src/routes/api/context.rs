@@ -207,6 +207,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Parses an optional JSON body: empty (or only whitespace) means the defaults. For endpoints
+/// whose every field is optional, so a bare `POST` works; read it after the authorization check
+/// so that a refusal never depends on the body.
+pub fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+}
+
 /// A JSON response with a status.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     (

@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::Response;
 use kcr_core::gc::{GcOptions, DEFAULT_GRACE};
 use kcr_core::store::DEFAULT_ORG;
 use serde::Deserialize;
 
-use super::context::{denied, json, ApiCaller, ApiJson};
+use super::context::{denied, json, optional_json, ApiCaller};
 use crate::error::ApiError;
 
 /// `POST /gc` body; every field is optional.
@@ -24,11 +25,9 @@ pub struct GcRequest {
 
 /// `POST /gc`: runs one collection and answers with its report. Blob storage is shared by every
 /// organization, so only administrators of the `default` organization (registry
-/// administrators) may run it. `409 CONFLICT` while another collection runs.
-pub async fn run(
-    caller: ApiCaller,
-    ApiJson(request): ApiJson<GcRequest>,
-) -> Result<Response, ApiError> {
+/// administrators) may run it. The body is optional. `409 CONFLICT` while another collection
+/// runs. The collection runs on its own task: a client that hangs up does not cancel it.
+pub async fn run(caller: ApiCaller, body: Bytes) -> Result<Response, ApiError> {
     let registry_admin = DEFAULT_ORG
         .parse()
         .map_err(|_| denied("no default organization"))?;
@@ -37,12 +36,23 @@ pub async fn run(
             "garbage collection is for administrators of the {DEFAULT_ORG} organization"
         )));
     }
+    let request: GcRequest = optional_json(&body)?;
     let options = GcOptions {
         dry_run: request.dry_run,
         grace: request
             .grace_seconds
             .map_or(DEFAULT_GRACE, Duration::from_secs),
     };
-    let report = caller.state.registry.collect_garbage(options).await?;
+    let registry = caller.state.registry.clone();
+    let report = tokio::spawn(async move { registry.collect_garbage(options).await })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "garbage collection task failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                "garbage collection failed; see the server log",
+            )
+        })??;
     Ok(json(StatusCode::OK, &report))
 }

@@ -16,6 +16,7 @@ mod tags;
 use axum::routing::{get, post, put};
 use axum::Router;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The `/api/v1` routes.
@@ -65,4 +66,7 @@ pub fn router() -> Router<AppState> {
             "/users/{user}/access-keys/{key}",
             axum::routing::delete(keys::revoke),
         )
+        // Errors in the API's JSON envelope also for a wrong method or path.
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .fallback(|| async { ApiError::no_such_endpoint() })
 }

@@ -124,8 +124,18 @@ pub fn spec() -> Value {
                 "RepositoryPatch": { "type": "object", "properties": {
                     "visibility": { "type": "string", "enum": ["private", "public"] }, "description": { "type": "string" } } },
                 "NewPassword": { "type": "object", "required": ["password"], "properties": { "password": { "type": "string", "minLength": 12 } } },
-                "GcRequest": { "type": "object", "properties": {
-                    "dry_run": { "type": "boolean" }, "grace_seconds": { "type": "integer", "minimum": 0 } } },
+                "GcRequest": { "type": "object", "additionalProperties": false, "properties": {
+                    "dry_run": { "type": "boolean", "description": "report what would be removed, remove nothing" },
+                    "grace_seconds": { "type": "integer", "minimum": 0, "description": "keep data written or linked more recently (default 3600)" } } },
+                "GcReport": { "type": "object", "description": "the answer of POST /gc", "properties": {
+                    "dry_run": { "type": "boolean" }, "grace_seconds": { "type": "integer" },
+                    "manifests_scanned": { "type": "integer" }, "links_scanned": { "type": "integer" },
+                    "blobs_scanned": { "type": "integer" }, "referenced_digests": { "type": "integer" },
+                    "links_removed": { "type": "integer" }, "blobs_removed": { "type": "integer" },
+                    "bytes_freed": { "type": "integer" },
+                    "blobs_kept_recent": { "type": "integer", "description": "unreferenced, but within the grace period" },
+                    "kept_in_use": { "type": "integer", "description": "candidates a push used while the collection ran" },
+                    "duration_ms": { "type": "integer" } } },
                 "NewKey": { "type": "object", "properties": {
                     "description": { "type": "string" }, "expires_in_days": { "type": "integer", "minimum": 1 } } }
             }

@@ -14,7 +14,7 @@ use kcr_core::store::{TagEvent, TagEventKind};
 use kcr_core::{Digest, ImagePath, Reference, RepositoryName, Tag};
 use serde::{Deserialize, Serialize};
 
-use super::context::{bad_request, json, parse, ApiCaller};
+use super::context::{bad_request, json, optional_json, parse, ApiCaller};
 use crate::error::ApiError;
 
 /// What the path after `images/` names.
@@ -184,11 +184,7 @@ pub async fn post(
         return Err(method_not_allowed());
     };
     allow(&caller, Action::Push, &image).await?;
-    let request: RestoreRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RestoreRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))?
-    };
+    let request: RestoreRequest = optional_json(&body)?;
     let tag: Tag = parse("tag", &tag)?;
     let digest: Option<Digest> = request
         .digest
