@@ -6,18 +6,31 @@ use crate::error::{CoreError, Result};
 use crate::names::ImagePath;
 use crate::store::{BlobInfo, BlobLink, BlobReader, ByteRange, StorageError};
 
+/// A link older than this is refreshed when the blob is asked for, so a client that checks a
+/// layer exists (and skips uploading it) finds it still there when its manifest arrives, even if
+/// a garbage collection runs in between (its default grace period is an hour).
+const LINK_REFRESH_AFTER_MS: u64 = 15 * 60 * 1000;
+
 impl Registry {
     /// A blob visible in `image`: linked to it and present in the blob store.
     pub async fn stat_blob(&self, image: &ImagePath, digest: &Digest) -> Result<BlobInfo> {
         let unknown = || CoreError::BlobUnknown {
             digest: digest.clone(),
         };
-        self.stores
+        let link = self
+            .stores
             .meta
             .blob_link(image, digest)
             .await?
             .ok_or_else(unknown)?;
-        self.stores.blobs.stat(digest).await?.ok_or_else(unknown)
+        let info = self.stores.blobs.stat(digest).await?.ok_or_else(unknown)?;
+        if self.clock.now().0.saturating_sub(link.linked.0) > LINK_REFRESH_AFTER_MS {
+            // At most one write per link per refresh period; the answer does not depend on it.
+            if let Err(e) = self.link_stored(image, digest).await {
+                tracing::warn!(%image, %digest, error = %e, "could not refresh a blob link");
+            }
+        }
+        Ok(info)
     }
 
     /// Opens a blob of `image`, whole or a range of it.

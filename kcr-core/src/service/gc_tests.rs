@@ -365,3 +365,28 @@ async fn a_stalled_upload_stalls_neither_collections_nor_other_pushes() {
     stalled.await.unwrap().unwrap();
     assert!(readable(&registry, &a, b"slow").await);
 }
+
+#[tokio::test]
+async fn asking_for_an_old_layer_keeps_it_for_the_manifest_that_follows() {
+    // A client checks a layer exists (HEAD) and skips its upload; the layer's link is old and no
+    // manifest references it any more. A collection before the manifest arrives must keep it.
+    let (registry, clock) = registry();
+    let a = path("p/r/a");
+    let (layer, _) = upload(&registry, &a, b"layer of a deleted version").await;
+    clock.advance(Duration::from_secs(2 * 3600));
+    registry.stat_blob(&a, &layer).await.unwrap();
+    let report = registry
+        .collect_garbage(GcOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.blobs_removed, report.links_removed), (0, 0));
+    assert!(readable(&registry, &a, b"layer of a deleted version").await);
+
+    // Not asked for again, it goes once the grace period has passed.
+    clock.advance(Duration::from_secs(2 * 3600));
+    let report = registry
+        .collect_garbage(GcOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.blobs_removed, report.links_removed), (1, 1));
+}
