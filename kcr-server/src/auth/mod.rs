@@ -3,9 +3,12 @@
 //! Registry clients present an access key (Basic `key-id:secret`) or a bearer token issued for
 //! one by `/v2/token`; console and management-API callers may also sign in with a user password.
 //! Secrets are verified with argon2id once, then remembered by a salted SHA-256 fingerprint in
-//! a per-process cache, so the hot path never hashes a password. Revoking a key empties its cache
-//! entry and invalidates its tokens at once, because every token names its key.
+//! a per-process cache, so the hot path never hashes a password. Bearer tokens are fully checked
+//! once, then remembered by their SHA-256 (see [`token::VerifiedTokens`]); every use still checks
+//! their dates and whether their key is alive. Revoking a key empties its cache entry and
+//! invalidates its tokens at once, because every token names its key.
 
+pub mod cache;
 pub mod challenge;
 pub mod facts;
 pub mod limiter;
@@ -13,23 +16,21 @@ pub mod scope;
 pub mod secret;
 pub mod token;
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use base64::Engine;
-use kcr_core::access::{CredentialKind, OrgId, Principal, UserId};
+use kcr_core::access::{CredentialKind, Principal, UserId};
 use kcr_core::store::MetadataStore;
 use kcr_core::Timestamp;
-use rand::RngCore;
-use sha2::{Digest as _, Sha256};
 
 use crate::error::ApiError;
+use cache::{Holder, SecretCache};
 use limiter::LoginLimiter;
 use scope::ResourceActions;
-use token::{Claims, TokenIssuer};
+use token::{Claims, TokenIssuer, VerifiedToken, VerifiedTokens};
 
 /// The caller of a request, once authenticated.
 #[derive(Debug, Clone)]
@@ -37,7 +38,7 @@ pub struct Caller {
     /// Who.
     pub principal: Principal,
     /// When the request carried a bearer token: what the token grants.
-    pub token_access: Option<Vec<ResourceActions>>,
+    pub token_access: Option<Arc<Vec<ResourceActions>>>,
 }
 
 impl Caller {
@@ -48,14 +49,6 @@ impl Caller {
             token_access: None,
         }
     }
-}
-
-struct CachedSecret {
-    fingerprint: [u8; 32],
-    user: UserId,
-    org: OrgId,
-    expires: Option<Timestamp>,
-    touched: Instant,
 }
 
 /// Settings of the authenticator.
@@ -84,8 +77,8 @@ pub struct Authenticator {
     meta: Arc<dyn MetadataStore>,
     tokens: TokenIssuer,
     settings: AuthSettings,
-    salt: [u8; 32],
-    cache: Mutex<HashMap<String, CachedSecret>>,
+    secrets: SecretCache,
+    verified: VerifiedTokens,
     limiter: LoginLimiter,
 }
 
@@ -112,14 +105,12 @@ impl Authenticator {
         token_secret: &[u8],
         settings: AuthSettings,
     ) -> Result<Self, jsonwebtoken::errors::Error> {
-        let mut salt = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut salt);
         Ok(Authenticator {
             meta,
             tokens: TokenIssuer::new(token_secret, settings.token_ttl, settings.service.clone())?,
             settings,
-            salt,
-            cache: Mutex::new(HashMap::new()),
+            secrets: SecretCache::default(),
+            verified: VerifiedTokens::default(),
             limiter: LoginLimiter::new(10, Duration::from_secs(60)),
         })
     }
@@ -127,17 +118,6 @@ impl Authenticator {
     /// The settings.
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
-    }
-
-    fn fingerprint(&self, secret: &str) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        h.update(secret.as_bytes());
-        h.finalize().into()
-    }
-
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedSecret>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn blocked(&self, client: IpAddr) -> Result<(), ApiError> {
@@ -155,32 +135,6 @@ impl Authenticator {
         }
     }
 
-    fn cached(&self, cache_key: &str, secret: &str) -> Option<(UserId, OrgId)> {
-        let fp = self.fingerprint(secret);
-        let cache = self.cache();
-        let entry = cache.get(cache_key)?;
-        let fresh = entry.expires.is_none_or(|e| e > now());
-        (entry.fingerprint == fp && fresh).then(|| (entry.user.clone(), entry.org.clone()))
-    }
-
-    fn remember(
-        &self,
-        cache_key: &str,
-        secret: &str,
-        user: UserId,
-        org: OrgId,
-        expires: Option<Timestamp>,
-    ) {
-        let entry = CachedSecret {
-            fingerprint: self.fingerprint(secret),
-            user,
-            org,
-            expires,
-            touched: Instant::now(),
-        };
-        self.cache().insert(cache_key.to_owned(), entry);
-    }
-
     /// Verifies an access key.
     pub async fn verify_access_key(
         &self,
@@ -191,15 +145,23 @@ impl Authenticator {
         // Blocked clients are refused before the cache is consulted: otherwise a blocked client
         // could keep guessing, a cache hit (200) telling a right guess from a wrong one (429).
         self.blocked(client)?;
-        let cache_key = format!("key:{id}");
-        if let Some((user, org)) = self.cached(&cache_key, secret) {
-            self.touch_key(id, &cache_key).await;
-            return Ok(Principal::User {
-                id: user,
-                org,
-                credential: CredentialKind::AccessKey,
-            });
+        let key_principal = |user, org| Principal::User {
+            id: user,
+            org,
+            credential: CredentialKind::AccessKey,
+        };
+        if let Some(hit) = self.secrets.lookup(Holder::Key, id, secret, now()) {
+            if hit.touch_due {
+                let _ = self.meta.touch_access_key(id, now()).await;
+            }
+            return Ok(key_principal(hit.user, hit.org));
         }
+        let _turn = self.secrets.verifying(Holder::Key, id).await;
+        // A verification of the same key that was in flight may have just succeeded.
+        if let Some(hit) = self.secrets.lookup(Holder::Key, id, secret, now()) {
+            return Ok(key_principal(hit.user, hit.org));
+        }
+        let epoch = self.secrets.epoch();
         let invalid = || unauthorized("invalid access key id or secret");
         let Some(key) = self.meta.access_key(id).await? else {
             self.limiter.failed(client);
@@ -224,36 +186,16 @@ impl Authenticator {
             return Err(invalid());
         };
         self.limiter.succeeded(client);
-        self.remember(
-            &cache_key,
+        self.secrets.remember(
+            Holder::Key,
+            id,
             secret,
-            user.id.clone(),
-            user.org.clone(),
+            (user.id.clone(), user.org.clone()),
             key.expires,
+            epoch,
         );
         let _ = self.meta.touch_access_key(id, now()).await;
-        Ok(Principal::User {
-            id: user.id,
-            org: user.org,
-            credential: CredentialKind::AccessKey,
-        })
-    }
-
-    /// Updates a key's last-use time at most once a minute.
-    async fn touch_key(&self, id: &str, cache_key: &str) {
-        let due = {
-            let mut cache = self.cache();
-            match cache.get_mut(cache_key) {
-                Some(e) if e.touched.elapsed() > Duration::from_secs(60) => {
-                    e.touched = Instant::now();
-                    true
-                }
-                _ => false,
-            }
-        };
-        if due {
-            let _ = self.meta.touch_access_key(id, now()).await;
-        }
+        Ok(key_principal(user.id, user.org))
     }
 
     /// Verifies a user's console password.
@@ -264,14 +206,19 @@ impl Authenticator {
         client: IpAddr,
     ) -> Result<Principal, ApiError> {
         self.blocked(client)?;
-        let cache_key = format!("user:{user}");
-        if let Some((id, org)) = self.cached(&cache_key, password) {
-            return Ok(Principal::User {
-                id,
-                org,
-                credential: CredentialKind::Password,
-            });
+        let password_principal = |id, org| Principal::User {
+            id,
+            org,
+            credential: CredentialKind::Password,
+        };
+        if let Some(hit) = self.secrets.lookup(Holder::User, user, password, now()) {
+            return Ok(password_principal(hit.user, hit.org));
         }
+        let _turn = self.secrets.verifying(Holder::User, user).await;
+        if let Some(hit) = self.secrets.lookup(Holder::User, user, password, now()) {
+            return Ok(password_principal(hit.user, hit.org));
+        }
+        let epoch = self.secrets.epoch();
         let invalid = || unauthorized("invalid user name or password");
         let record = match user.parse::<UserId>() {
             Ok(id) => self.meta.user(&id).await?,
@@ -296,41 +243,32 @@ impl Authenticator {
             return Err(invalid());
         }
         self.limiter.succeeded(client);
-        self.remember(
-            &cache_key,
+        self.secrets.remember(
+            Holder::User,
+            user,
             password,
-            record.id.clone(),
-            record.org.clone(),
+            (record.id.clone(), record.org.clone()),
             None,
+            epoch,
         );
-        Ok(Principal::User {
-            id: record.id,
-            org: record.org,
-            credential: CredentialKind::Password,
-        })
+        Ok(password_principal(record.id, record.org))
     }
 
     /// Forgets a revoked key: its cached verification and, through the key lookup on every token
     /// use, its tokens.
     pub fn revoke_key(&self, id: &str) {
-        self.cache().remove(&format!("key:{id}"));
+        self.secrets.forget(Holder::Key, id);
+        self.verified.forget_key(id);
     }
 
     /// Forgets a user's cached password (after a change).
     pub fn forget_password(&self, user: &UserId) {
-        self.cache().remove(&format!("user:{user}"));
+        self.secrets.forget(Holder::User, user.as_str());
     }
 
     /// Whether an access key still exists and has not expired.
     async fn key_alive(&self, id: &str) -> Result<bool, ApiError> {
-        let cache_key = format!("key:{id}");
-        let cached = {
-            let cache = self.cache();
-            cache
-                .get(&cache_key)
-                .map(|e| e.expires.is_none_or(|x| x > now()))
-        };
-        if let Some(alive) = cached {
+        if let Some(alive) = self.secrets.key_alive(id, now()) {
             return Ok(alive);
         }
         Ok(self
@@ -388,17 +326,40 @@ impl Authenticator {
     }
 
     async fn bearer(&self, token: &str) -> Result<Caller, ApiError> {
+        let now = unix_now();
+        let key = VerifiedTokens::key(token);
+        let verified = match self.verified.get(&key) {
+            Some(v) => v,
+            None => {
+                let v = Arc::new(self.verify_token(token)?);
+                self.verified.insert(key, v.clone(), now);
+                v
+            }
+        };
+        if !verified.in_date(now) {
+            return Err(unauthorized("invalid or expired token"));
+        }
+        if let Some(kid) = &verified.kid {
+            if !self.key_alive(kid).await? {
+                return Err(unauthorized(
+                    "the access key this token was issued for has been revoked or has expired",
+                ));
+            }
+        }
+        Ok(Caller {
+            principal: verified.principal.clone(),
+            token_access: Some(verified.access.clone()),
+        })
+    }
+
+    /// The full check of a token: signature, issuer, audience, dates, and its subject.
+    fn verify_token(&self, token: &str) -> Result<VerifiedToken, ApiError> {
         let claims = self
             .tokens
             .verify(token)
             .map_err(|_| unauthorized("invalid or expired token"))?;
-        let principal = match (&claims.kid, claims.org.as_deref()) {
+        let (principal, kid) = match (claims.kid, claims.org.as_deref()) {
             (Some(kid), Some(org)) => {
-                if !self.key_alive(kid).await? {
-                    return Err(unauthorized(
-                        "the access key this token was issued for has been revoked or has expired",
-                    ));
-                }
                 let id = claims
                     .sub
                     .parse()
@@ -406,17 +367,21 @@ impl Authenticator {
                 let org = org
                     .parse()
                     .map_err(|_| unauthorized("invalid token organization"))?;
-                Principal::User {
+                let principal = Principal::User {
                     id,
                     org,
                     credential: CredentialKind::AccessKey,
-                }
+                };
+                (principal, Some(kid))
             }
-            _ => Principal::Anonymous,
+            _ => (Principal::Anonymous, None),
         };
-        Ok(Caller {
+        Ok(VerifiedToken {
             principal,
-            token_access: Some(claims.access),
+            kid,
+            access: Arc::new(claims.access),
+            exp: claims.exp,
+            nbf: claims.nbf,
         })
     }
 
@@ -428,10 +393,7 @@ impl Authenticator {
         key_id: Option<String>,
         access: Vec<ResourceActions>,
     ) -> Result<(String, u64, String), ApiError> {
-        let iat = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let iat = unix_now();
         let ttl = self.settings.token_ttl.as_secs();
         let (sub, org) = match principal {
             Principal::Anonymous => (String::new(), None),
@@ -460,6 +422,14 @@ impl Authenticator {
         })?;
         Ok((token, ttl, rfc3339(iat)))
     }
+}
+
+/// Seconds since the epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// An argon2id hash of a random secret, verified against when a user does not exist.

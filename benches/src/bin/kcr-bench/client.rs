@@ -1,13 +1,19 @@
 //! A lean OCI distribution client over hyper-util's pooled HTTP/1.1 client: blob pushes
-//! (monolithic, chunked, streamed), manifest pushes, verified pulls, metadata reads.
+//! (monolithic, chunked, streamed), manifest pushes, verified pulls, metadata reads; anonymous,
+//! or authenticated as a Docker client is (see `auth.rs`).
 
 use std::convert::Infallible;
 use std::io;
+use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::stream::{self, Stream};
-use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LINK, LOCATION};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LINK, LOCATION,
+    WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -16,6 +22,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use sha2::Digest as _;
 
+use crate::auth::{self, ClientAuth};
 use crate::data::{Blob, Image};
 use crate::Result;
 
@@ -53,20 +60,52 @@ impl Monolithic {
 pub struct Registry {
     client: HyperClient<HttpConnector, ReqBody>,
     base: String,
+    auth: Arc<ClientAuth>,
     /// The monolithic upload this server supports (probed at start).
     pub monolithic: Monolithic,
 }
 
-fn full(bytes: Bytes) -> ReqBody {
-    Full::new(bytes)
-        .map_err(|never: Infallible| match never {})
-        .boxed()
+/// A request body. In memory ones can be sent again after a token was fetched; a streamed one
+/// cannot, so its request must find a token cached (an earlier request of the same upload got
+/// one).
+pub enum Payload {
+    /// No body.
+    Empty,
+    /// These bytes.
+    Bytes(Bytes),
+    /// A stream, sent once.
+    Stream(ReqBody),
 }
 
-fn empty() -> ReqBody {
-    Empty::new()
-        .map_err(|never: Infallible| match never {})
-        .boxed()
+impl Payload {
+    /// A copy to send again, when the body can be sent again.
+    fn again(&self) -> Option<Payload> {
+        match self {
+            Payload::Empty => Some(Payload::Empty),
+            Payload::Bytes(b) => Some(Payload::Bytes(b.clone())),
+            Payload::Stream(_) => None,
+        }
+    }
+
+    fn into_body(self) -> ReqBody {
+        match self {
+            Payload::Empty => Empty::new()
+                .map_err(|never: Infallible| match never {})
+                .boxed(),
+            Payload::Bytes(b) => Full::new(b)
+                .map_err(|never: Infallible| match never {})
+                .boxed(),
+            Payload::Stream(s) => s,
+        }
+    }
+}
+
+fn full(bytes: Bytes) -> Payload {
+    Payload::Bytes(bytes)
+}
+
+fn empty() -> Payload {
+    Payload::Empty
 }
 
 /// `url` with `digest=` added to its query.
@@ -86,8 +125,20 @@ impl Registry {
         Registry {
             client,
             base: format!("http://{addr}"),
+            auth: Arc::new(ClientAuth::Anonymous),
             monolithic: Monolithic::PostThenPut,
         }
+    }
+
+    /// The same client, authenticating with `auth`.
+    pub fn with_auth(mut self, auth: ClientAuth) -> Registry {
+        self.auth = Arc::new(auth);
+        self
+    }
+
+    /// Its credentials (for the token count and resets).
+    pub fn auth(&self) -> &ClientAuth {
+        &self.auth
     }
 
     /// An absolute URL from a path or a `Location` (which may be absolute already).
@@ -99,19 +150,140 @@ impl Registry {
         }
     }
 
-    async fn send(
+    async fn request(
         &self,
         method: Method,
         url: &str,
         headers: &[(http::HeaderName, String)],
-        body: ReqBody,
+        authorization: Option<HeaderValue>,
+        body: Payload,
     ) -> Result<Response<Incoming>> {
         let mut req = Request::builder().method(method).uri(url);
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        let req = req.body(body)?;
+        if let Some(a) = authorization {
+            req = req.header(AUTHORIZATION, a);
+        }
+        let req = req.body(body.into_body())?;
         Ok(self.client.request(req).await?)
+    }
+
+    /// Sends with the client's credentials. In token mode a request goes with the cached token
+    /// of its scope; one with a body and no token cached gets its token first (the realm is
+    /// known from [`Registry::login`]); a `401` with a Bearer challenge fetches a token for the
+    /// challenged scope, caches it under the request's scope, and sends the request once more.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(http::HeaderName, String)],
+        body: Payload,
+    ) -> Result<Response<Incoming>> {
+        let ClientAuth::Token { basic, cache } = self.auth.as_ref() else {
+            let authorization = self.auth.fixed_header();
+            return self
+                .request(method, url, headers, authorization, body)
+                .await;
+        };
+        let scope = auth::scope_of(&method, url);
+        let mut authorization = cache.get(scope, Instant::now());
+        if authorization.is_none() && !matches!(body, Payload::Empty) {
+            if let Some(challenge) = cache.challenge_for(scope) {
+                authorization = Some(self.token(&challenge, basic, cache, scope).await?);
+            }
+        }
+        let again = body.again();
+        let resp = self
+            .request(method.clone(), url, headers, authorization, body)
+            .await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let Some(challenge) = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::parse_challenge)
+        else {
+            return Ok(resp);
+        };
+        let Some(body) = again else {
+            return Err(format!(
+                "{method} {url}: 401 on a streamed request, which cannot be sent again \
+                 (no token endpoint known before it)"
+            )
+            .into());
+        };
+        let _ = resp.into_body().collect().await;
+        cache.learn(&challenge);
+        let token = self.token(&challenge, basic, cache, scope).await?;
+        self.request(method, url, headers, Some(token), body).await
+    }
+
+    /// Fetches a token as `challenge` asks and caches it under `scope`.
+    async fn token(
+        &self,
+        challenge: &auth::Challenge,
+        basic: &HeaderValue,
+        cache: &auth::TokenCache,
+        scope: Option<auth::Scope<'_>>,
+    ) -> Result<HeaderValue> {
+        let fetched = Instant::now();
+        let (token, ttl) = self.fetch_token(challenge, basic).await?;
+        cache.put(scope, token.clone(), fetched, ttl);
+        Ok(token)
+    }
+
+    /// Signs in as a Docker client does before its first request: `GET /v2/`, which with token
+    /// auth answers 401 with the challenge naming the token endpoint (remembered), and with
+    /// Basic credentials must answer 200 (the key works).
+    pub async fn login(&self) -> Result<()> {
+        let url = self.url("/v2/");
+        let authorization = self.auth.fixed_header();
+        let resp = self
+            .request(Method::GET, &url, &[], authorization, Payload::Empty)
+            .await?;
+        let status = resp.status();
+        let challenge = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::parse_challenge);
+        let _ = resp.into_body().collect().await;
+        match (self.auth.as_ref(), status, challenge) {
+            (ClientAuth::Token { cache, .. }, StatusCode::UNAUTHORIZED, Some(c)) => {
+                cache.learn(&c);
+                Ok(())
+            }
+            (ClientAuth::Token { .. }, s, _) => {
+                Err(format!("GET {url}: expected 401 with a Bearer challenge, got {s}").into())
+            }
+            (_, StatusCode::OK, _) => Ok(()),
+            (_, s, _) => Err(format!("GET {url}: expected 200, got {s}").into()),
+        }
+    }
+
+    /// `GET <realm>?service=&scope=` with the access key: the token and its lifetime.
+    async fn fetch_token(
+        &self,
+        challenge: &auth::Challenge,
+        basic: &HeaderValue,
+    ) -> Result<(HeaderValue, std::time::Duration)> {
+        let url = auth::token_url(challenge);
+        let resp = self
+            .request(Method::GET, &url, &[], Some(basic.clone()), Payload::Empty)
+            .await?;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        if status != StatusCode::OK {
+            return Err(format!(
+                "GET {url}: expected 200, got {status}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
+            )
+            .into());
+        }
+        auth::parse_token_response(&bytes)
     }
 
     /// Sends, reads the whole answer, and checks the status.
@@ -120,7 +292,7 @@ impl Registry {
         method: Method,
         url: &str,
         headers: &[(http::HeaderName, String)],
-        body: ReqBody,
+        body: Payload,
         expect: StatusCode,
     ) -> Result<(HeaderMap, Bytes)> {
         let resp = self.send(method.clone(), url, headers, body).await?;
@@ -145,14 +317,14 @@ impl Registry {
             .to_owned())
     }
 
-    /// `GET /v2/`: 200 once the server is up.
+    /// `GET /v2/`: 200 (open) or 401 (authentication required) once the server is up.
     pub async fn ping(&self) -> bool {
         match self
             .send(Method::GET, &self.url("/v2/"), &[], empty())
             .await
         {
             Ok(r) => {
-                let ok = r.status() == StatusCode::OK;
+                let ok = r.status() == StatusCode::OK || r.status() == StatusCode::UNAUTHORIZED;
                 let _ = r.into_body().collect().await;
                 ok
             }
@@ -292,9 +464,9 @@ impl Registry {
     {
         use futures_util::StreamExt;
         let location = self.start_session(name).await?;
-        let body = BodyExt::boxed(StreamBody::new(
+        let body = Payload::Stream(BodyExt::boxed(StreamBody::new(
             frames.map(|b| Ok::<_, io::Error>(Frame::data(b))),
-        ));
+        )));
         let (headers, _) = self
             .call(
                 Method::PATCH,

@@ -5,7 +5,9 @@
 //! against each (alternating, repeated), measures the machine's own limits (`dd conv=fsync`,
 //! `openssl speed -evp sha256`) in the same run, and prints a markdown report with the ratios;
 //! `--out docs/benchmarks.md` also writes it there (between generated-section markers, so notes
-//! around them survive). Both servers are killed when the run ends, also on error.
+//! around them survive). kcr also runs with authentication on (token flow, and Basic
+//! credentials on every request) for the small-request workloads, to measure what
+//! authentication costs. Every server is killed when the run ends, also on error.
 //!
 //! ```sh
 //! cargo build --release -p kcr-server -p kcr-benches
@@ -14,10 +16,12 @@
 //! target/release/kcr-bench --out docs/benchmarks.md
 //! ```
 
+mod auth;
 mod client;
 mod data;
 mod report;
 mod servers;
+mod setup;
 mod system;
 mod workload;
 
@@ -29,10 +33,11 @@ use std::time::Instant;
 
 use clap::Parser;
 
+use crate::auth::ClientAuth;
 use crate::client::Registry;
 use crate::report::Results;
 use crate::servers::{Binaries, Kind, ServerProcess};
-use crate::workload::{Dataset, Id, Session, Sizes};
+use crate::workload::{Dataset, Id, Session, Sizes, PROBE_NAME};
 
 /// Errors: reported with their message, the run stops.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -61,8 +66,14 @@ struct Args {
     /// The Distribution binary.
     #[arg(long, default_value = "/usr/bin/docker-registry")]
     registry: PathBuf,
-    /// Servers to measure: kcr, distribution.
-    #[arg(long, value_delimiter = ',', default_value = "kcr,distribution")]
+    /// Servers to measure: kcr (open), kcr-token and kcr-basic (kcr with authentication, the
+    /// client using tokens or Basic credentials; only pull-small and hot-metadata, with push-small
+    /// untimed first), distribution.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "kcr,kcr-token,kcr-basic,distribution"
+    )]
     servers: Vec<String>,
     /// Workloads to run [default: all]: push-large, push-large-chunked, push-small, pull-large,
     /// pull-small, hot-metadata, tag-push, list-tags, push-big.
@@ -104,13 +115,31 @@ fn write_report(path: &Path, report: &str) -> Result<()> {
 }
 
 fn parse_servers(names: &[String]) -> Result<Vec<Kind>> {
-    names
-        .iter()
-        .map(|n| match n.as_str() {
-            "kcr" => Ok(Kind::Kcr),
-            "distribution" | "docker-registry" => Ok(Kind::Distribution),
-            other => Err(format!("unknown server {other:?} (kcr, distribution)").into()),
-        })
+    let mut kinds = Vec::new();
+    for n in names {
+        let kind = match n.as_str() {
+            "docker-registry" => Kind::Distribution,
+            n => Kind::ALL
+                .into_iter()
+                .find(|k| k.key() == n)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = Kind::ALL.iter().map(|k| k.key()).collect();
+                    format!("unknown server {n:?} ({})", known.join(", "))
+                })?,
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// The workloads `kind` runs of the selected `ids`: all of them, or with authentication on only
+/// the small-request ones.
+fn session_ids(kind: Kind, ids: &[Id]) -> Vec<Id> {
+    ids.iter()
+        .copied()
+        .filter(|id| kind.scheme().is_none() || Id::AUTH.contains(id))
         .collect()
 }
 
@@ -141,8 +170,22 @@ fn date() -> String {
 }
 
 async fn run(args: Args) -> Result<()> {
-    let servers = parse_servers(&args.servers)?;
+    let mut servers = parse_servers(&args.servers)?;
     let ids = parse_workloads(&args.workloads)?;
+    servers.retain(|&k| {
+        let keep = !session_ids(k, &ids).is_empty();
+        if !keep {
+            eprintln!(
+                "{}: skipped (runs only {} with authentication on)",
+                k.key(),
+                Id::AUTH.map(|i| i.key()).join(", ")
+            );
+        }
+        keep
+    });
+    if servers.is_empty() {
+        return Err("nothing to run: no selected server runs a selected workload".into());
+    }
     let sizes = if args.quick {
         Sizes::quick()
     } else {
@@ -159,7 +202,7 @@ async fn run(args: Args) -> Result<()> {
         },
         distribution: args.registry.clone(),
     };
-    if servers.contains(&Kind::Kcr) && !bins.kcr.is_file() {
+    if servers.iter().any(|k| k.is_kcr()) && !bins.kcr.is_file() {
         return Err(format!(
             "{} not found: build it with `cargo build --release -p kcr-server` (or pass --kcr-server)",
             bins.kcr.display()
@@ -202,6 +245,7 @@ async fn run(args: Args) -> Result<()> {
         "generated the workload in {:.1} s",
         t.elapsed().as_secs_f64()
     );
+    let repositories = setup::repositories(data.names())?;
 
     let ticks = system::clock_ticks();
     let mut samples: BTreeMap<(Id, Kind), Vec<_>> = BTreeMap::new();
@@ -223,22 +267,38 @@ async fn run(args: Args) -> Result<()> {
         for kind in order {
             // Let the disk settle (the previous session's deletions are discarded at the next
             // journal commit, which would slow whoever fsyncs first), then measure it right before
-            // the server it is compared with.
+            // the server it is compared with (the authenticated sessions only run workloads of
+            // small requests, which do not depend on the disk's bandwidth).
             system::settle_disk();
-            match system::dd_fsync_best_of_two(work.path()) {
-                Ok(bw) => {
-                    eprintln!("[round {}] dd conv=fsync: {:.0} MB/s", round + 1, bw / 1e6);
-                    dd.entry(kind).or_default().push(bw);
+            if kind.scheme().is_none() {
+                match system::dd_fsync_best_of_two(work.path()) {
+                    Ok(bw) => {
+                        eprintln!("[round {}] dd conv=fsync: {:.0} MB/s", round + 1, bw / 1e6);
+                        dd.entry(kind).or_default().push(bw);
+                    }
+                    Err(e) => eprintln!("dd failed: {e}"),
                 }
-                Err(e) => eprintln!("dd failed: {e}"),
+                system::settle_disk();
             }
-            system::settle_disk();
             let server = ServerProcess::start(kind, &bins, work.path()).await?;
             let mut client = Registry::new(server.addr);
-            client.probe_monolithic("bench/probe/probe").await?;
+            if let (Some(scheme), Some(password)) = (kind.scheme(), &server.admin_password) {
+                let key = setup::provision(server.addr, password, &repositories)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{}: setup through /api/v1: {e}\n--- server log ---\n{}",
+                            kind.label(),
+                            server.log_tail()
+                        )
+                    })?;
+                client = client.with_auth(ClientAuth::new(scheme, &key)?);
+            }
+            client.login().await?;
+            client.probe_monolithic(PROBE_NAME).await?;
             monolithic.insert(kind, client.monolithic.describe().to_owned());
             let mut session = Session::new(client, data.clone(), sizes.clone());
-            for &id in &ids {
+            for id in session_ids(kind, &ids) {
                 let sample = match session.run(id, &server, ticks).await {
                     Ok(s) => s,
                     Err(e) => {
@@ -252,16 +312,21 @@ async fn run(args: Args) -> Result<()> {
                     }
                 };
                 eprintln!(
-                    "[round {}] {:<12} {:<18} {:>9.1} {:<10} p50 {:>8.2} ms  p99 {:>8.2} ms  rss {:>6.1} MiB  cpu {:>6.2} s",
+                    "[round {}] {:<12} {:<18} {:>9.1} {:<10} p50 {:>8.2} ms  p99 {:>8.2} ms  rss {:>6.1} MiB  cpu {:>6.2} s{}",
                     round + 1,
-                    kind.label(),
+                    kind.key(),
                     id.key(),
                     sample.throughput(id),
                     if id.in_bytes() { "MB/s" } else { "ops/s" },
                     sample.percentile_ms(0.5),
                     sample.percentile_ms(0.99),
                     sample.peak_rss_kib as f64 / 1024.0,
-                    sample.cpu_s
+                    sample.cpu_s,
+                    if kind.scheme() == Some(auth::Scheme::Token) {
+                        format!("  tokens {}", sample.token_requests)
+                    } else {
+                        String::new()
+                    }
                 );
                 samples.entry((id, kind)).or_default().push(sample);
             }

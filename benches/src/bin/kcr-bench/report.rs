@@ -1,5 +1,7 @@
 //! The markdown report: machine limits, throughput with ratios and targets, latency percentiles,
-//! server resources. Medians over rounds, with the min-max spread.
+//! server resources, the cost of authentication. Medians over rounds, with the min-max spread.
+
+mod auth;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -198,6 +200,7 @@ impl Results {
         out.push(ratio_line(Id::PullLarge, 1.5, "pull, 4 MiB layers"));
         out.push(ratio_line(Id::PullSmall, 1.5, "pull, 64 KiB layers"));
         out.push(ratio_line(Id::HotMetadata, 3.0, "hot metadata requests/s"));
+        out.extend(self.auth_targets());
         if let (Some(k), Some(d)) = (
             self.p99(Id::HotMetadata, Kind::Kcr),
             self.p99(Id::HotMetadata, Kind::Distribution),
@@ -348,6 +351,8 @@ impl Results {
                 cpu(Kind::Distribution)
             );
         }
+
+        md.push_str(&self.auth_section());
 
         let _ = writeln!(md, "\n### Targets\n");
         let _ = writeln!(md, "| target | measured | met |\n| --- | --- | --- |");

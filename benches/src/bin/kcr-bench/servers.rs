@@ -1,5 +1,6 @@
-//! The two servers under test, as child processes on loopback with fresh data directories:
-//! kcr-server (release build, open mode) and Debian's docker-registry (CNCF Distribution 2.8,
+//! The servers under test, as child processes on loopback with fresh data directories:
+//! kcr-server (release build) in open mode and with authentication on (its default; the client
+//! then uses tokens or Basic credentials), and Debian's docker-registry (CNCF Distribution 2.8,
 //! filesystem driver, no cache, no redirects, no auth). Killed when dropped.
 
 use std::fs;
@@ -8,25 +9,66 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::auth::Scheme;
 use crate::client::Registry;
 use crate::Result;
 
-/// Which server.
+/// Which server (and, for kcr with authentication, how its client signs in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
-    /// kcr-server.
+    /// kcr-server with `--insecure-open`.
     Kcr,
+    /// kcr-server with authentication; the client uses the Docker token flow.
+    KcrToken,
+    /// kcr-server with authentication; the client sends Basic credentials on every request.
+    KcrBasic,
     /// CNCF Distribution (`docker-registry`).
     Distribution,
 }
 
 impl Kind {
+    /// Every kind, in the default order of a round.
+    pub const ALL: [Kind; 4] = [
+        Kind::Kcr,
+        Kind::KcrToken,
+        Kind::KcrBasic,
+        Kind::Distribution,
+    ];
+
     /// Its name in the report.
     pub fn label(self) -> &'static str {
         match self {
             Kind::Kcr => "kcr",
+            Kind::KcrToken => "kcr (token auth)",
+            Kind::KcrBasic => "kcr (Basic auth)",
             Kind::Distribution => "Distribution",
         }
+    }
+
+    /// Its name on the command line (`--servers`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Kcr => "kcr",
+            Kind::KcrToken => "kcr-token",
+            Kind::KcrBasic => "kcr-basic",
+            Kind::Distribution => "distribution",
+        }
+    }
+
+    /// How the client authenticates (`None`: the server runs without authentication).
+    pub fn scheme(self) -> Option<Scheme> {
+        match self {
+            Kind::KcrToken => Some(Scheme::Token),
+            Kind::KcrBasic => Some(Scheme::Basic),
+            Kind::Kcr | Kind::Distribution => None,
+        }
+    }
+
+    /// Whether it runs kcr-server.
+    pub fn is_kcr(self) -> bool {
+        self != Kind::Distribution
     }
 }
 
@@ -45,6 +87,8 @@ pub struct ServerProcess {
     pub kind: Kind,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The bootstrap administrator's password, when authentication is on.
+    pub admin_password: Option<String>,
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -84,21 +128,33 @@ impl ServerProcess {
     /// Starts `kind` with a fresh data directory under `work` and waits until `/v2/` answers.
     pub async fn start(kind: Kind, bins: &Binaries, work: &Path) -> Result<ServerProcess> {
         let dir = tempfile::Builder::new()
-            .prefix(&format!("{}-", kind.label().to_lowercase()))
+            .prefix(&format!("{}-", kind.key()))
             .tempdir_in(work)?;
         let data = dir.path().join("data");
         fs::create_dir(&data)?;
         let addr = free_port()?;
         let log = fs::File::create(dir.path().join("server.log"))?;
+        let admin_password = kind
+            .scheme()
+            .map(|_| Alphanumeric.sample_string(&mut rand::thread_rng(), 32));
         let mut cmd = match kind {
-            Kind::Kcr => {
+            Kind::Kcr | Kind::KcrToken | Kind::KcrBasic => {
                 let mut c = Command::new(&bins.kcr);
-                c.arg("--insecure-open")
-                    .arg("--listen")
+                c.arg("--listen")
                     .arg(addr.to_string())
                     .arg("--data-dir")
                     .arg(&data)
-                    .env("RUST_LOG", "warn");
+                    .env("RUST_LOG", "warn")
+                    .env_remove("KCR_INSECURE_OPEN")
+                    .env_remove("KCR_ADMIN_PASSWORD");
+                match &admin_password {
+                    None => {
+                        c.arg("--insecure-open");
+                    }
+                    Some(p) => {
+                        c.env("KCR_ADMIN_PASSWORD", p);
+                    }
+                }
                 c
             }
             Kind::Distribution => {
@@ -118,6 +174,7 @@ impl ServerProcess {
         let mut server = ServerProcess {
             kind,
             addr,
+            admin_password,
             child,
             dir,
         };

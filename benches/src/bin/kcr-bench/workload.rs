@@ -78,6 +78,11 @@ impl Sizes {
     }
 }
 
+/// Where the monolithic-upload probe pushes its blob.
+pub const PROBE_NAME: &str = "bench/probe/probe";
+/// Where the big blob goes.
+pub const BIG_NAME: &str = "bench/big/blob";
+
 /// Everything pushed and pulled, generated once.
 pub struct Dataset {
     /// Large images pushed monolithically.
@@ -113,6 +118,17 @@ impl Dataset {
                 .unwrap_or_else(|| data::image("bench/tags/many".into(), "v1".into(), Vec::new())),
             big: BigBlob::new(seed ^ 5, 4 << 20, s.big_pieces),
         }
+    }
+
+    /// Every OCI name the run pushes to (the probe's and the big blob's included).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.large_mono
+            .iter()
+            .chain(&self.large_chunked)
+            .chain(&self.small)
+            .chain([&self.tagged])
+            .map(|i| i.name.as_str())
+            .chain([PROBE_NAME, BIG_NAME])
     }
 }
 
@@ -155,6 +171,10 @@ impl Id {
         Id::TagPush,
         Id::ListTags,
     ];
+
+    /// The workloads also measured with authentication on (the "Authentication cost" table):
+    /// the ones made of many small requests, where a per-request cost would show.
+    pub const AUTH: [Id; 2] = [Id::PullSmall, Id::HotMetadata];
 
     /// Its command-line name.
     pub fn key(self) -> &'static str {
@@ -264,6 +284,8 @@ pub struct Sample {
     pub peak_rss_kib: u64,
     /// Server CPU seconds over the workload.
     pub cpu_s: f64,
+    /// Tokens the client fetched during the workload (token auth only).
+    pub token_requests: u64,
 }
 
 impl Sample {
@@ -431,6 +453,8 @@ impl Session {
                 self.done.push(need);
             }
         }
+        // Every workload starts as a fresh client would: no token cached.
+        self.client.auth().reset();
         server.reset_peak_rss();
         let cpu0 = server.cpu_ticks();
         let m = self.measure(id).await?;
@@ -443,6 +467,7 @@ impl Session {
             latencies: m.latencies,
             peak_rss_kib: server.peak_rss_kib(),
             cpu_s,
+            token_requests: self.client.auth().token_fetches(),
         })
     }
 
@@ -571,7 +596,7 @@ impl Session {
                 let big = &d.big;
                 let pool: Bytes = big.pool.clone();
                 c.push_blob_streamed(
-                    "bench/big/blob",
+                    BIG_NAME,
                     &big.digest,
                     big.size(),
                     repeat_frames(pool, big.repeats),
