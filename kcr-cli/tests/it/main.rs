@@ -220,26 +220,56 @@ fn clear_errors_for_bad_credentials_and_usage() {
     assert!(String::from_utf8_lossy(&gone.stderr).contains("cannot reach"));
 }
 
+/// A server with project `team` and repository `team/web`, the administrator signed in to the CLI
+/// and holding an access key for registry requests.
+struct Team {
+    url: String,
+    admin: tempfile::TempDir,
+    key: (String, String),
+    _server: TestServer,
+}
+
+impl Team {
+    fn start() -> Team {
+        let server = start_server();
+        let url = format!("http://{}", server.addr);
+        let admin = tempfile::tempdir().unwrap();
+        let a = admin.path();
+        ok(&kcr(
+            a,
+            &["login", "--server", &url, "-u", "admin", "--password-stdin"],
+            &format!("{ADMIN_PASSWORD}\n"),
+        ));
+        ok(&kcr(a, &["project", "create", "team"], ""));
+        ok(&kcr(a, &["repo", "create", "team", "web"], ""));
+        let key = ok(&kcr(a, &["--json", "key", "create"], ""));
+        let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+        let key = (
+            key["id"].as_str().unwrap().to_owned(),
+            key["secret"].as_str().unwrap().to_owned(),
+        );
+        Team {
+            url,
+            admin,
+            key,
+            _server: server,
+        }
+    }
+
+    fn key(&self) -> (&str, &str) {
+        (&self.key.0, &self.key.1)
+    }
+}
+
 #[test]
 fn garbage_collection_is_for_registry_administrators() {
-    let server = start_server();
-    let url = format!("http://{}", server.addr);
-    let admin = tempfile::tempdir().unwrap();
-    let a = admin.path();
-    ok(&kcr(
-        a,
-        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    ));
-    ok(&kcr(a, &["project", "create", "team"], ""));
-    ok(&kcr(a, &["repo", "create", "team", "web"], ""));
+    let team = Team::start();
+    let (url, a, key) = (&team.url, team.admin.path(), team.key());
 
     // A layer pushed with an access key, never referenced by a manifest.
-    let key = ok(&kcr(a, &["--json", "key", "create"], ""));
-    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
     let digest = push_blob(
-        &url,
-        (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap()),
+        url,
+        key,
         "team/web/app",
         "a layer whose manifest never came",
     );
@@ -279,7 +309,7 @@ fn garbage_collection_is_for_registry_administrators() {
     assert_eq!(done["links_removed"], 1, "{done}");
     let gone = reqwest::blocking::Client::new()
         .head(format!("{url}/v2/team/web/app/blobs/{digest}"))
-        .basic_auth(key["id"].as_str().unwrap(), key["secret"].as_str())
+        .basic_auth(key.0, Some(key.1))
         .send()
         .unwrap();
     assert_eq!(gone.status(), 404);
@@ -339,20 +369,8 @@ fn push_image(url: &str, key: (&str, &str), image: &str, tag: &str) -> String {
 
 #[test]
 fn deleted_tags_are_listed_explained_and_restored() {
-    let server = start_server();
-    let url = format!("http://{}", server.addr);
-    let admin = tempfile::tempdir().unwrap();
-    let a = admin.path();
-    ok(&kcr(
-        a,
-        &["login", "--server", &url, "-u", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    ));
-    ok(&kcr(a, &["project", "create", "team"], ""));
-    ok(&kcr(a, &["repo", "create", "team", "web"], ""));
-    let key = ok(&kcr(a, &["--json", "key", "create"], ""));
-    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
-    let key = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    let team = Team::start();
+    let (url, a, key) = (&team.url, team.admin.path(), team.key());
     let v1 = push_image(&url, key, "team/web/app/api", "v1");
     push_image(&url, key, "team/web/app/api", "v2");
 
