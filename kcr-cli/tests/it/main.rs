@@ -292,7 +292,7 @@ fn garbage_collection_is_for_registry_administrators() {
     let carol = tempfile::tempdir().unwrap();
     ok(&kcr(
         carol.path(),
-        &["login", "--server", &url, "-u", "carol", "--password-stdin"],
+        &["login", "--server", url, "-u", "carol", "--password-stdin"],
         "carol-password-123\n",
     ));
     let refused = kcr(carol.path(), &["gc"], "");
@@ -371,8 +371,8 @@ fn push_image(url: &str, key: (&str, &str), image: &str, tag: &str) -> String {
 fn deleted_tags_are_listed_explained_and_restored() {
     let team = Team::start();
     let (url, a, key) = (&team.url, team.admin.path(), team.key());
-    let v1 = push_image(&url, key, "team/web/app/api", "v1");
-    push_image(&url, key, "team/web/app/api", "v2");
+    let v1 = push_image(url, key, "team/web/app/api", "v1");
+    push_image(url, key, "team/web/app/api", "v2");
 
     let listed = ok(&kcr(a, &["tag", "list", "team/web/app/api"], ""));
     assert!(listed.contains("v1") && listed.contains(&v1), "{listed}");
