@@ -1,6 +1,8 @@
 //! The registry service: every OCI Distribution operation as one method over the storage seams.
 //! The HTTP server parses a request, calls one method here, and renders the result.
 
+#[cfg(test)]
+mod access_generation_tests;
 mod blobs;
 mod gc;
 mod history;

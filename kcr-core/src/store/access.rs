@@ -140,4 +140,11 @@ pub trait GrantStore: Send + Sync {
     ) -> Result<Vec<RepoGrant>>;
     /// Every repository role a user holds.
     async fn user_repo_grants(&self, user: &UserId) -> Result<Vec<RepoGrant>>;
+
+    /// A counter that moves on after every write that may change an access decision: projects,
+    /// repositories (existence, visibility), memberships and repository roles. It moves on after
+    /// the write is durable and before the write is acknowledged, so facts read after observing
+    /// the value `g` stay current for as long as the counter still reads `g`. Lets callers cache
+    /// decision facts in memory without missing a role taken away.
+    fn access_generation(&self) -> u64;
 }

@@ -226,6 +226,8 @@ pub struct PutManifest {
 /// What a manifest push changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutOutcome {
+    /// Whether the push created the repository (and its project, when that was missing too).
+    pub created_repository: bool,
     /// Whether the image was created by this push.
     pub created_image: bool,
     /// Whether this digest was new to the image.

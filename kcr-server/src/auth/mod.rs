@@ -22,12 +22,13 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use base64::Engine;
-use kcr_core::access::{CredentialKind, Principal, UserId};
+use kcr_core::access::{Action, CredentialKind, Decision, Principal, UserId};
 use kcr_core::store::MetadataStore;
-use kcr_core::Timestamp;
+use kcr_core::{ProjectId, RepositoryName, Timestamp};
 
 use crate::error::ApiError;
 use cache::{Holder, SecretCache};
+use facts::DecisionCache;
 use limiter::LoginLimiter;
 use scope::ResourceActions;
 use token::{Claims, TokenIssuer, VerifiedToken, VerifiedTokens};
@@ -80,6 +81,7 @@ pub struct Authenticator {
     secrets: SecretCache,
     verified: VerifiedTokens,
     limiter: LoginLimiter,
+    decisions: DecisionCache,
 }
 
 fn unauthorized(message: &str) -> ApiError {
@@ -112,12 +114,27 @@ impl Authenticator {
             secrets: SecretCache::default(),
             verified: VerifiedTokens::default(),
             limiter: LoginLimiter::new(10, Duration::from_secs(60)),
+            decisions: DecisionCache::default(),
         })
     }
 
     /// The settings.
     pub fn settings(&self) -> &AuthSettings {
         &self.settings
+    }
+
+    /// The access policy's decision for `principal` doing `action` in `project` (on
+    /// `repository` when the action concerns one), from the current facts.
+    pub async fn decide(
+        &self,
+        principal: &Principal,
+        action: Action,
+        project: &ProjectId,
+        repository: Option<&RepositoryName>,
+    ) -> kcr_core::Result<Decision> {
+        self.decisions
+            .decide(self.meta.as_ref(), principal, action, project, repository)
+            .await
     }
 
     fn blocked(&self, client: IpAddr) -> Result<(), ApiError> {

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use kcr_core::access::{Action, Principal};
 use serde::Serialize;
 
-use crate::auth::facts;
 use crate::auth::scope::{parse_scope, ResourceActions};
+use crate::auth::Authenticator;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -70,7 +70,7 @@ async fn issue(state: AppState, request: Request) -> Result<Response, ApiError> 
         // One `scope` parameter may hold several space-separated scopes.
         for one in scope.split(' ') {
             if let Some(requested) = parse_scope(one) {
-                if let Some(g) = grant(&state, &caller.principal, host, requested).await? {
+                if let Some(g) = grant(&state, &auth, &caller.principal, host, requested).await? {
                     granted.push(g);
                 }
             }
@@ -110,6 +110,7 @@ fn basic_user(headers: &axum::http::HeaderMap) -> Option<String> {
 /// What of `requested` the caller may have.
 async fn grant(
     state: &AppState,
+    auth: &Authenticator,
     principal: &Principal,
     host: Option<&str>,
     requested: ResourceActions,
@@ -132,14 +133,9 @@ async fn grant(
                     continue;
                 };
                 for action in wanted {
-                    let decision = facts::decide(
-                        state.registry.meta().as_ref(),
-                        principal,
-                        action,
-                        image.project(),
-                        Some(image.repository()),
-                    )
-                    .await?;
+                    let decision = auth
+                        .decide(principal, action, image.project(), Some(image.repository()))
+                        .await?;
                     let word = action.scope_word().filter(|_| decision.is_allowed());
                     if let Some(w) = word {
                         if !actions.iter().any(|a: &String| a == w) {

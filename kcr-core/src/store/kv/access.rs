@@ -144,7 +144,7 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
     async fn set_membership(&self, m: Membership) -> Result<()> {
         let key = layout::membership(&m.project, &m.user);
         let reverse = layout::user_membership(&m.user, &m.project);
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             require(
                 tx,
                 &layout::project(&m.project),
@@ -161,7 +161,7 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
     async fn remove_membership(&self, project: &ProjectId, user: &UserId) -> Result<bool> {
         let key = layout::membership(project, user);
         let reverse = layout::user_membership(user, project);
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             let existed = tx.get(&key)?.is_some();
             tx.delete(&key)?;
             tx.delete(&reverse)?;
@@ -202,7 +202,7 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
     async fn set_repo_grant(&self, g: RepoGrant) -> Result<()> {
         let key = layout::repo_grant(&g.project, &g.repository, &g.user);
         let reverse = layout::user_grant(&g.user, &g.project, &g.repository);
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             require(
                 tx,
                 &layout::repository(&g.project, &g.repository),
@@ -224,7 +224,7 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
     ) -> Result<bool> {
         let key = layout::repo_grant(project, repository, user);
         let reverse = layout::user_grant(user, project, repository);
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             let existed = tx.get(&key)?.is_some();
             tx.delete(&key)?;
             tx.delete(&reverse)?;
@@ -250,6 +250,10 @@ impl<E: KvEngine> GrantStore for KvMetadataStore<E> {
         repository: &RepositoryName,
     ) -> Result<Vec<RepoGrant>> {
         self.scan_records("grant", &layout::repo_grants_of(project, repository))
+    }
+
+    fn access_generation(&self) -> u64 {
+        self.current_access_generation()
     }
 
     async fn user_repo_grants(&self, user: &UserId) -> Result<Vec<RepoGrant>> {

@@ -4,6 +4,7 @@
 //! re-run it on conflict) followed by one `sync`, so a mutation that returned is durable.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,12 +23,41 @@ use crate::store::meta::*;
 /// The metadata store over an ordered key-value engine.
 pub struct KvMetadataStore<E> {
     pub(super) engine: Arc<E>,
+    /// See [`GrantStore::access_generation`](crate::store::GrantStore::access_generation).
+    access_generation: AtomicU64,
 }
 
 impl<E: KvEngine> KvMetadataStore<E> {
     /// Wraps an engine.
     pub fn new(engine: Arc<E>) -> Self {
-        KvMetadataStore { engine }
+        KvMetadataStore {
+            engine,
+            access_generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The current access generation.
+    pub(super) fn current_access_generation(&self) -> u64 {
+        self.access_generation.load(Ordering::SeqCst)
+    }
+
+    /// Moves the access generation on. Called after a write that may change an access decision
+    /// committed and before it is acknowledged, so that anyone who learns of the write reads a
+    /// newer generation than any reader who could have missed it.
+    pub(super) fn bump_access_generation(&self) {
+        self.access_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// [`mutate`](Self::mutate) for a write that may change an access decision (projects,
+    /// repositories, memberships, repository roles). The generation moves on whatever the
+    /// outcome: a failed sync may still have applied the transaction.
+    pub(super) async fn mutate_access<T>(
+        &self,
+        body: impl Fn(&dyn KvTxn) -> Result<T, TxnError>,
+    ) -> Result<T> {
+        let outcome = self.mutate(body).await;
+        self.bump_access_generation();
+        outcome
     }
 
     pub(super) fn read<T: DeserializeOwned>(&self, what: &str, key: &[u8]) -> Result<Option<T>> {
@@ -177,17 +207,18 @@ fn next_sequence(tx: &dyn KvTxn, seq_key: &[u8]) -> Result<u64, TxnError> {
     })
 }
 
-/// Loads the repository of `image`, creating it (and its project) when allowed.
+/// Loads the repository of `image`, creating it (and its project) when allowed; says whether it
+/// was created.
 fn load_or_create_repository(
     tx: &dyn KvTxn,
     image: &ImagePath,
     create_missing: bool,
     limits: &QuotaLimits,
     at: Timestamp,
-) -> Result<RepositoryRecord, TxnError> {
+) -> Result<(RepositoryRecord, bool), TxnError> {
     let key = layout::repository(image.project(), image.repository());
     if let Some(r) = get::<RepositoryRecord>(tx, "repository", &key)? {
-        return Ok(r);
+        return Ok((r, false));
     }
     if !create_missing {
         return Err(abort(CoreError::repository_missing(image)));
@@ -198,7 +229,7 @@ fn load_or_create_repository(
         visibility: Visibility::Private,
         description: String::new(),
     };
-    insert_repository(tx, &new, true, limits, at)
+    Ok((insert_repository(tx, &new, true, limits, at)?, true))
 }
 
 fn insert_repository(
@@ -306,7 +337,7 @@ fn point_tag(
 fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutcome, TxnError> {
     let path = &put_req.image;
     let at = put_req.at;
-    let mut repo =
+    let (mut repo, created_repository) =
         load_or_create_repository(tx, path, put_req.create_missing, &put_req.limits, at)?;
     let ikey = layout::image(path);
     let (mut image, created_image) = match get::<ImageRecord>(tx, "image", &ikey)? {
@@ -398,6 +429,7 @@ fn commit_manifest_txn(tx: &dyn KvTxn, put_req: &PutManifest) -> Result<PutOutco
     put(tx, &ikey, &image)?;
     put(tx, &mkey, &record)?;
     Ok(PutOutcome {
+        created_repository,
         created_image,
         created_manifest,
         tag_changes,
@@ -426,7 +458,7 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
         org: &crate::access::OrgId,
         at: Timestamp,
     ) -> Result<ProjectRecord> {
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             let key = layout::project(id);
             if tx.get(&key)?.is_some() {
                 return Err(abort(CoreError::Conflict(format!(
@@ -455,7 +487,7 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
 
     async fn update_repository(&self, record: RepositoryRecord) -> Result<()> {
         let key = layout::repository(&record.project, &record.name);
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             if tx.get(&key)?.is_none() {
                 return Err(abort(repository_unknown(&record.project, &record.name)));
             }
@@ -482,7 +514,7 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
             .filter_map(|(_, v)| codec::decode::<crate::store::RepoGrant>("grant", v).ok())
             .map(|g| g.user)
             .collect();
-        self.mutate(|tx| {
+        self.mutate_access(|tx| {
             let rkey = layout::repository(project, name);
             if tx.get(&rkey)?.is_none() {
                 return Err(abort(repository_unknown(project, name)));
@@ -512,7 +544,7 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
         limits: QuotaLimits,
         at: Timestamp,
     ) -> Result<RepositoryRecord> {
-        self.mutate(|tx| insert_repository(tx, &new, create_project, &limits, at))
+        self.mutate_access(|tx| insert_repository(tx, &new, create_project, &limits, at))
             .await
     }
 
@@ -561,7 +593,12 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
 #[async_trait]
 impl<E: KvEngine> ManifestIndex for KvMetadataStore<E> {
     async fn commit_manifest(&self, put_req: PutManifest) -> Result<PutOutcome> {
-        self.mutate(|tx| commit_manifest_txn(tx, &put_req)).await
+        let outcome = self.mutate(|tx| commit_manifest_txn(tx, &put_req)).await;
+        if outcome.as_ref().map_or(true, |o| o.created_repository) {
+            // A new repository (and maybe project) changes what access decisions read.
+            self.bump_access_generation();
+        }
+        outcome
     }
 
     async fn manifest(&self, image: &ImagePath, digest: &Digest) -> Result<Option<ManifestRecord>> {

@@ -12,7 +12,6 @@ use kcr_core::{ProjectId, RepositoryName};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::facts;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -128,11 +127,13 @@ impl ApiCaller {
         project: &ProjectId,
         repository: Option<&RepositoryName>,
     ) -> Result<(), ApiError> {
-        if self.open {
+        let Some(auth) = self.state.auth.as_ref().filter(|_| !self.open) else {
             return Ok(());
-        }
-        let meta = self.state.registry.meta();
-        match facts::decide(meta.as_ref(), &self.principal, action, project, repository).await? {
+        };
+        match auth
+            .decide(&self.principal, action, project, repository)
+            .await?
+        {
             Decision::Allow => Ok(()),
             Decision::Deny(reason) => Err(self.explain_denial(action, project, reason).await?),
         }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use kcr_core::access::{Action, Decision, DenyReason, Principal};
 use kcr_core::ImagePath;
 
-use crate::auth::{challenge, facts, Caller};
+use crate::auth::{challenge, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 pub use endpoint::OciEndpoint;
@@ -172,17 +172,17 @@ fn scope_for(name: &str, action: Action) -> String {
 impl OciRequest {
     /// Whether the caller may do `action` on `image` (no side effects, no error detail).
     pub async fn may(&self, action: Action, image: &ImagePath) -> Result<bool, ApiError> {
-        let Some(_) = &self.state.auth else {
+        let Some(auth) = &self.state.auth else {
             return Ok(true);
         };
-        let decision = facts::decide(
-            self.state.registry.meta().as_ref(),
-            &self.caller.principal,
-            action,
-            image.project(),
-            Some(image.repository()),
-        )
-        .await?;
+        let decision = auth
+            .decide(
+                &self.caller.principal,
+                action,
+                image.project(),
+                Some(image.repository()),
+            )
+            .await?;
         Ok(decision.is_allowed())
     }
 
@@ -210,7 +210,7 @@ async fn authorize(
     action: Action,
     target: Option<(&str, &ImagePath)>,
 ) -> Result<(), ApiError> {
-    let Some(_) = &req.state.auth else {
+    let Some(auth) = &req.state.auth else {
         return Ok(());
     };
     let anonymous = req.caller.principal == Principal::Anonymous;
@@ -231,17 +231,19 @@ async fn authorize(
         }
         return Ok(());
     };
-    let decision = facts::decide(
-        req.state.registry.meta().as_ref(),
-        &req.caller.principal,
-        action,
-        image.project(),
-        Some(image.repository()),
-    )
-    .await?;
+    let decision = auth
+        .decide(
+            &req.caller.principal,
+            action,
+            image.project(),
+            Some(image.repository()),
+        )
+        .await?;
+    if decision.is_allowed() && req.token_grants(name, action) {
+        return Ok(());
+    }
     let scope = scope_for(name, action);
     match decision {
-        Decision::Allow if req.token_grants(name, action) => Ok(()),
         Decision::Allow => Err(with_challenge(
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
