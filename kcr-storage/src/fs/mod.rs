@@ -14,19 +14,26 @@
 //! [`UploadStore`](kcr_core::store::UploadStore), so finishing an upload is a same-filesystem
 //! `rename` of its data file, never a copy.
 //!
-//! How bytes flow: an append streams chunks straight to the session's data file, in batches handed
-//! to a blocking task that writes and hashes them (SHA-256, incrementally) while the next batch is
-//! still arriving from the network, so receiving and hashing use both cores. Nothing is fsynced per
-//! chunk; `finish` fsyncs the data file once, checks the digest, renames the file into `blobs/` and
-//! fsyncs the directory. Upload sessions survive a restart: the next process finds them on disk,
-//! takes the size from the data file and rebuilds the hasher by re-reading it when next needed.
+//! How bytes flow: an append queues the request's chunks (a few MiB at most) for a blocking task
+//! that hashes them (SHA-256, incrementally) and writes them to the session's data file, while the
+//! next chunks are still arriving from the network, so receiving and hashing use both cores; the
+//! task ends whenever the queue runs dry, so no thread waits for a slow client. Small appends
+//! are written through the page cache. Past 16 MiB, an append's bytes are copied into aligned
+//! 4 MiB buffers as they arrive and written with `O_DIRECT` on another thread while the next
+//! buffer is hashed (the `writer` and `direct` modules; filesystems without `O_DIRECT` get
+//! buffered writes). Nothing is fsynced per chunk; `finish` fsyncs the data file once, checks
+//! the digest, renames the file into `blobs/` and fsyncs the directory. Upload sessions survive a
+//! restart: the next process finds them on disk, takes the size from the data file and rebuilds
+//! the hasher by re-reading it when next needed.
 
 mod atomic;
 pub(crate) use atomic::sync_dir;
 mod blob;
+mod direct;
 mod layout;
 mod session;
 mod upload;
+mod writer;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,11 +43,13 @@ use kcr_core::store::{StorageError, StoreResult};
 
 use self::layout::Layout;
 use self::session::Sessions;
+use self::writer::Tuning;
 
 /// A blob and upload store on a local filesystem. See the [module docs](self) for the layout.
 pub struct FsBlobStore {
     layout: Layout,
     sessions: Arc<Sessions>,
+    tuning: Tuning,
 }
 
 impl std::fmt::Debug for FsBlobStore {
@@ -63,7 +72,15 @@ impl FsBlobStore {
         Ok(FsBlobStore {
             layout,
             sessions: Arc::new(Sessions::default()),
+            tuning: Tuning::default(),
         })
+    }
+
+    /// The same store with other append tuning (tests: direct writes after a few KiB).
+    #[cfg(test)]
+    pub(crate) fn with_tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = tuning;
+        self
     }
 
     /// The directory the store lives in.

@@ -12,19 +12,19 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use kcr_core::store::{StorageError, StoreResult, UploadId, UploadState};
 use kcr_core::{Algorithm, Digest, DigestHasher};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 
 use super::layout::Layout;
+use super::writer::{Files, Piece, Pipeline};
 
 /// Read buffer for re-hashing a data file.
 const REHASH_BUFFER: usize = 1 << 20;
@@ -64,6 +64,9 @@ pub(crate) struct Inner {
     pub(crate) gone: bool,
     /// Early writeback of a large upload's data (see [`Writeback`]).
     pub(crate) writeback: Writeback,
+    /// The writes of the append in progress (`writer` module); `None` between appends, except
+    /// after an append whose request was dropped half-way (see [`Inner::settle`]).
+    pub(crate) pipeline: Option<Pipeline>,
 }
 
 /// Bytes appended without a writeback before one is started in the background.
@@ -76,7 +79,8 @@ const WRITEBACK_EVERY: u64 = 32 << 20;
 /// when `finish` asks, and the push takes receive time plus write time instead of the larger of
 /// the two. A failure is remembered: the fd it happened on shares its error state with ours, so
 /// `finish`'s own `fdatasync` might not see it, and the upload must not be reported durable.
-#[derive(Default)]
+/// Clones share the running and failed flags (the write pipeline works on a clone).
+#[derive(Default, Clone)]
 pub(crate) struct Writeback {
     /// Bytes appended since the last writeback started.
     pending: u64,
@@ -88,7 +92,7 @@ pub(crate) struct Writeback {
 
 impl Writeback {
     /// Counts `n` appended bytes and starts a writeback of `file` when enough have accumulated.
-    fn appended(&mut self, file: &File, n: u64) {
+    pub(crate) fn appended(&mut self, file: &File, n: u64) {
         self.pending += n;
         if self.pending < WRITEBACK_EVERY || self.running.load(Ordering::Acquire) {
             return;
@@ -209,6 +213,7 @@ impl Session {
             file: None,
             gone: false,
             writeback: Writeback::default(),
+            pipeline: None,
         };
         Session {
             id,
@@ -240,7 +245,7 @@ impl Session {
         Ok(guard)
     }
 
-    fn publish_size(&self, size: u64) {
+    pub(crate) fn publish_size(&self, size: u64) {
         self.size.store(size, Ordering::Release);
     }
 }
@@ -249,6 +254,10 @@ impl Inner {
     /// Rebuilds the SHA-256 hasher and the size from the data file when they are unknown
     /// (blocking).
     pub(crate) fn ensure_hasher(&mut self, session: &Session) -> io::Result<()> {
+        if let Err(e) = self.settle(session) {
+            // That append's request is long gone; the file tells what was written.
+            tracing::debug!(upload = %session.id, error = %e, "an interrupted append had failed");
+        }
         if self.sha256.is_some() {
             return Ok(());
         }
@@ -261,40 +270,81 @@ impl Inner {
         Ok(())
     }
 
-    /// Appends a batch of chunks to the data file and the hasher (blocking). On a write error the
-    /// hasher is dropped, so the next holder re-reads size and hash from the file: bytes that did
-    /// reach the file stay counted.
-    pub(crate) fn write(&mut self, session: &Session, batch: &[Bytes]) -> io::Result<()> {
-        let result = self.write_inner(session, batch);
+    /// Hashes a batch of pieces and hands it to the append's write pipeline (blocking; see the
+    /// `writer` module). The hasher may run ahead of the file until [`Inner::settle`]. On an
+    /// error the append's writes end and the hasher is dropped, so the next holder re-reads size
+    /// and hash from the file: bytes that did reach the file stay counted.
+    pub(crate) fn write(&mut self, session: &Arc<Session>, pieces: Vec<Piece>) -> io::Result<()> {
+        let result = self.write_inner(session, pieces);
         if result.is_err() {
-            self.file = None;
-            if let Ok(meta) = fs::metadata(&session.data) {
-                session.publish_size(meta.len());
-            }
+            self.sha256 = None;
+            let _ = self.settle(session);
         }
         result
     }
 
-    fn write_inner(&mut self, session: &Session, batch: &[Bytes]) -> io::Result<()> {
+    fn write_inner(&mut self, session: &Arc<Session>, pieces: Vec<Piece>) -> io::Result<()> {
         // Taken out for the duration: a failure or panic below leaves it `None` (unknown).
         let Some(mut hasher) = self.sha256.take() else {
             return Err(io::Error::other("upload hash state lost"));
         };
-        let mut file = match self.file.take() {
-            Some(f) => f,
-            // No `create`: a session removed behind our back must not come back.
-            None => OpenOptions::new().append(true).open(&session.data)?,
+        let pipeline = match &mut self.pipeline {
+            Some(p) => p,
+            None => {
+                let file = match self.file.take() {
+                    Some(f) => f,
+                    // No `create`: a session removed behind our back must not come back.
+                    None => OpenOptions::new().append(true).open(&session.data)?,
+                };
+                let files = Files::new(session.clone(), file, self.size, self.writeback.clone());
+                self.pipeline.insert(Pipeline::new(files))
+            }
         };
-        for chunk in batch {
-            file.write_all(chunk)?;
-            hasher.update(chunk);
-            self.size += chunk.len() as u64;
-            session.publish_size(self.size);
-            self.writeback.appended(&file, chunk.len() as u64);
+        let mut chunks = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Chunk(chunk) => {
+                    hasher.update(&chunk);
+                    chunks.push(chunk);
+                }
+                Piece::Full(buf) | Piece::Tail(buf) => {
+                    if !chunks.is_empty() {
+                        pipeline.push_chunks(std::mem::take(&mut chunks))?;
+                    }
+                    hasher.update(buf.bytes());
+                    pipeline.push_buffer(buf)?;
+                }
+            }
         }
-        self.file = Some(file);
+        if !chunks.is_empty() {
+            pipeline.push_chunks(chunks)?;
+        }
         self.sha256 = Some(hasher);
         Ok(())
+    }
+
+    /// Ends the append in progress, if any (blocking): writes what it staged and waits for its
+    /// writes, after which size, file and hasher agree. On an error, or after a panic left the
+    /// hasher unknown, size is re-read from the file and the hasher stays unknown.
+    pub(crate) fn settle(&mut self, session: &Session) -> io::Result<()> {
+        let Some(pipeline) = self.pipeline.take() else {
+            return Ok(());
+        };
+        let (files, result) = pipeline.finish();
+        if let Some(files) = files {
+            self.size = files.size;
+            self.writeback = files.writeback;
+            self.file = Some(files.buffered);
+        }
+        if result.is_err() {
+            self.sha256 = None;
+            self.file = None;
+            if let Ok(meta) = fs::metadata(&session.data) {
+                self.size = meta.len();
+                session.publish_size(meta.len());
+            }
+        }
+        result
     }
 }
 

@@ -1,9 +1,9 @@
 //! Upload sessions: begin, streamed appends with an offset check, finish (verify, fsync, rename into
 //! `blobs/`), abort and the stale-session listing.
 
+use std::collections::VecDeque;
 use std::fs;
 use std::io;
-use std::mem;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -16,19 +16,28 @@ use kcr_core::store::{
     BlobInfo, ByteStream, StorageError, StoreResult, UploadId, UploadState, UploadStore,
 };
 use kcr_core::{Algorithm, Digest};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::atomic::sync_dir;
 use super::layout::Layout;
 use super::session::{digest_reader, Guard, Session, Sessions};
+use super::writer::{Piece, Stager, Tuning};
 use super::{blocking, join_error, FsBlobStore};
 
-/// An append stops reading the request once this many bytes wait for the writer (back-pressure:
-/// at most about two batches of one request are in memory).
-const MAX_BATCH: usize = 1 << 20;
+/// Bytes of one request queued for the blocking task that hashes and writes them, in KiB
+/// (back-pressure: beyond this, the request is not read until the queue drains).
+const QUEUE_KIB: u32 = 2 << 10;
 
-/// A batch being written and hashed on the blocking pool; it hands the session lock back.
-type WriteJob = JoinHandle<(Guard, io::Result<()>)>;
+/// Pieces a burst hands to the session at once.
+const BATCH_PIECES: usize = 8;
+
+/// A queued piece, with its share of the queue's budget (given back once the piece is written).
+type Queued = (Piece, OwnedSemaphorePermit);
+
+/// A burst: a blocking task that hashes and writes the queued pieces of an append until the queue
+/// is empty, then hands back the session lock and the queue.
+type Burst = JoinHandle<(Guard, mpsc::UnboundedReceiver<Queued>, io::Result<()>)>;
 
 impl FsBlobStore {
     /// The session `id`, from memory or, after a restart, from its directory.
@@ -43,18 +52,46 @@ impl FsBlobStore {
     }
 }
 
-/// Hands a batch to the blocking pool with the session lock.
-fn spawn_write(session: &Arc<Session>, mut guard: Guard, batch: Vec<Bytes>) -> WriteJob {
+/// Starts a burst with the session lock and the queue.
+fn spawn_burst(
+    session: &Arc<Session>,
+    guard: Guard,
+    queue: mpsc::UnboundedReceiver<Queued>,
+) -> Burst {
     let session = session.clone();
     tokio::task::spawn_blocking(move || {
-        let result = guard.write(&session, &batch);
-        (guard, result)
+        let (mut guard, mut queue) = (guard, queue);
+        let result = drain(&mut guard, &session, &mut queue);
+        (guard, queue, result)
     })
 }
 
-/// Rebuilds a session's hasher (and size) from its data file when unknown, off the async threads.
+/// Hashes and writes queued pieces until the queue is empty or closed (blocking).
+fn drain(
+    guard: &mut Guard,
+    session: &Arc<Session>,
+    queue: &mut mpsc::UnboundedReceiver<Queued>,
+) -> io::Result<()> {
+    while let Ok(first) = queue.try_recv() {
+        let mut batch = Vec::with_capacity(BATCH_PIECES);
+        let mut permits = Vec::with_capacity(BATCH_PIECES);
+        for (piece, permit) in std::iter::once(first)
+            .chain(std::iter::from_fn(|| queue.try_recv().ok()))
+            .take(BATCH_PIECES)
+        {
+            batch.push(piece);
+            permits.push(permit);
+        }
+        guard.write(session, batch)?;
+        drop(permits);
+    }
+    Ok(())
+}
+
+/// Ends an append left half-way by a dropped request, and rebuilds a session's hasher (and size)
+/// from its data file when unknown, off the async threads.
 async fn ensure_hasher(session: &Arc<Session>, guard: Guard) -> StoreResult<Guard> {
-    if guard.sha256.is_some() {
+    if guard.sha256.is_some() && guard.pipeline.is_none() {
         return Ok(guard);
     }
     let session = session.clone();
@@ -66,84 +103,156 @@ async fn ensure_hasher(session: &Arc<Session>, guard: Guard) -> StoreResult<Guar
     .await
 }
 
-/// What one append has read from its request body so far.
-#[derive(Default)]
-struct Intake {
-    batch: Vec<Bytes>,
-    bytes: usize,
+/// Where one append stands while its request streams in.
+struct Pump {
+    /// Turns received chunks into pieces.
+    stager: Stager,
+    /// The queue's sending side; dropped once the request has ended and every piece is queued.
+    tx: Option<mpsc::UnboundedSender<Queued>>,
+    /// The queue's budget, in KiB.
+    budget: Arc<Semaphore>,
+    /// The lock and the queue's receiving side, while no burst runs.
+    home: Option<(Guard, mpsc::UnboundedReceiver<Queued>)>,
+    burst: Option<Burst>,
+    /// Pieces made from the request that did not fit in the queue yet.
+    pending: VecDeque<Piece>,
+    /// The request has ended (or failed: `error`).
     ended: bool,
     error: Option<io::Error>,
 }
 
-impl Intake {
+impl Pump {
     fn take(&mut self, item: Option<io::Result<Bytes>>) {
         match item {
             Some(Ok(chunk)) if chunk.is_empty() => {}
-            Some(Ok(chunk)) => {
-                self.bytes += chunk.len();
-                self.batch.push(chunk);
-            }
+            Some(Ok(chunk)) => self.stager.push(chunk, &mut self.pending),
             Some(Err(e)) => {
                 self.error = Some(e);
-                self.ended = true;
+                self.end();
             }
-            None => self.ended = true,
+            None => self.end(),
         }
     }
 
-    fn drain(&mut self) -> Vec<Bytes> {
-        self.bytes = 0;
-        mem::take(&mut self.batch)
+    fn end(&mut self) {
+        self.ended = true;
+        self.stager.finish(&mut self.pending);
     }
 
-    fn full(&self) -> bool {
-        self.ended || self.bytes >= MAX_BATCH
+    /// A burst ended: the lock comes home, unless its writes failed.
+    fn landed(
+        &mut self,
+        done: Result<
+            (Guard, mpsc::UnboundedReceiver<Queued>, io::Result<()>),
+            tokio::task::JoinError,
+        >,
+    ) -> StoreResult<Option<(Guard, io::Result<()>)>> {
+        self.burst = None;
+        let (guard, queue, written) = done.map_err(join_error)?;
+        if written.is_err() {
+            return Ok(Some((guard, written)));
+        }
+        self.home = Some((guard, queue));
+        Ok(None)
     }
 }
 
-/// Streams `data` into the session: while one batch is written and hashed on the blocking pool, the
-/// next one is read from the request. Returns the lock and the first write error.
+/// A piece's share of the queue's budget: its size in KiB, rounded up, at most the whole budget.
+fn kib(piece: &Piece) -> u32 {
+    let bytes = match piece {
+        Piece::Chunk(c) => c.len(),
+        Piece::Full(b) | Piece::Tail(b) => b.len(),
+    };
+    u32::try_from(bytes.div_ceil(1024)).map_or(QUEUE_KIB, |k| k.clamp(1, QUEUE_KIB))
+}
+
+/// Streams `data` into the session. Chunks go into a queue; a burst (a blocking task) hashes and
+/// writes them while the next ones are read from the request, and ends when the queue runs dry,
+/// so no thread waits for a slow client. Returns the lock and the first write error; a request
+/// error is left in `error`.
 async fn pump(
     session: &Arc<Session>,
     guard: Guard,
     data: &mut ByteStream,
-    intake: &mut Intake,
+    tuning: Tuning,
+    error: &mut Option<io::Error>,
 ) -> StoreResult<(Guard, io::Result<()>)> {
-    let mut idle = Some(guard);
-    let mut job: Option<WriteJob> = None;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut p = Pump {
+        stager: Stager::new(guard.size, tuning),
+        tx: Some(tx),
+        budget: Arc::new(Semaphore::new(QUEUE_KIB as usize)),
+        home: Some((guard, rx)),
+        burst: None,
+        pending: VecDeque::new(),
+        ended: false,
+        error: None,
+    };
     loop {
-        if let Some(guard) = idle.take() {
-            if !intake.batch.is_empty() {
-                job = Some(spawn_write(session, guard, intake.drain()));
-                continue;
-            }
-            if intake.ended {
-                return Ok((guard, Ok(())));
-            }
-            idle = Some(guard);
-            intake.take(data.next().await);
-            continue;
-        }
-        let Some(running) = job.as_mut() else {
-            return Err(StorageError::Conflict("upload writer lost its lock".into()));
-        };
-        let finished = if intake.full() {
-            running.await
-        } else {
-            match select(running, data.next()).await {
-                Either::Left((finished, _)) => finished,
-                Either::Right((item, _)) => {
-                    intake.take(item);
-                    continue;
+        while let (Some(piece), Some(tx)) = (p.pending.front(), &p.tx) {
+            let Ok(permit) = p.budget.clone().try_acquire_many_owned(kib(piece)) else {
+                break;
+            };
+            if let Some(piece) = p.pending.pop_front() {
+                if tx.send((piece, permit)).is_err() {
+                    return Err(StorageError::Conflict("upload queue closed".into()));
                 }
             }
-        };
-        job = None;
-        let (guard, written) = finished.map_err(join_error)?;
-        if written.is_err() {
-            return Ok((guard, written));
         }
-        idle = Some(guard);
+        if p.ended && p.pending.is_empty() {
+            // A burst that finds the queue closed ends without waiting.
+            p.tx = None;
+        }
+        if p.burst.is_none() {
+            let Some((guard, queue)) = p.home.take() else {
+                return Err(StorageError::Conflict("upload writer lost its lock".into()));
+            };
+            if !queue.is_empty() {
+                p.burst = Some(spawn_burst(session, guard, queue));
+            } else if p.tx.is_none() {
+                *error = p.error.take();
+                return Ok((guard, Ok(())));
+            } else {
+                p.home = Some((guard, queue));
+            }
+        }
+        let landed = match (&mut p.burst, &p.tx) {
+            (Some(burst), Some(tx)) if !p.pending.is_empty() => {
+                let units = p.pending.front().map_or(1, kib);
+                let room = p.budget.clone().acquire_many_owned(units);
+                match select(burst, std::pin::pin!(room)).await {
+                    Either::Left((done, _)) => Some(done),
+                    Either::Right((permit, _)) => {
+                        if let (Ok(permit), Some(piece)) = (permit, p.pending.pop_front()) {
+                            if tx.send((piece, permit)).is_err() {
+                                return Err(StorageError::Conflict("upload queue closed".into()));
+                            }
+                        }
+                        None
+                    }
+                }
+            }
+            (Some(burst), _) if !p.ended => match select(burst, data.next()).await {
+                Either::Left((done, _)) => Some(done),
+                Either::Right((item, _)) => {
+                    p.take(item);
+                    None
+                }
+            },
+            (Some(burst), _) => Some(burst.await),
+            (None, _) if !p.ended => {
+                let item = data.next().await;
+                p.take(item);
+                None
+            }
+            // Ended with nothing queued returned above; anything queued started a burst.
+            (None, _) => return Err(StorageError::Conflict("upload writer stalled".into())),
+        };
+        if let Some(done) = landed {
+            if let Some(failed) = p.landed(done)? {
+                return Ok(failed);
+            }
+        }
     }
 }
 
@@ -170,13 +279,23 @@ impl UploadStore for FsBlobStore {
                 actual: guard.size,
             });
         }
-        let mut intake = Intake::default();
-        let (mut guard, written) = pump(&session, guard, &mut data, &mut intake).await?;
-        // Do not keep a descriptor open for sessions that may never come back.
-        guard.file = None;
-        drop(guard);
-        written.map_err(StorageError::Io)?;
-        match intake.error {
+        let mut received = None;
+        let (guard, written) = pump(&session, guard, &mut data, self.tuning, &mut received).await?;
+        // Write what is staged and wait for the writes in flight, then release the lock; this
+        // runs to completion even if the request is dropped meanwhile.
+        let settled = {
+            let session = session.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut guard = guard;
+                let settled = guard.settle(&session);
+                // Do not keep a descriptor open for sessions that may never come back.
+                guard.file = None;
+                settled
+            })
+        };
+        let settled = settled.await.map_err(join_error)?;
+        written.and(settled).map_err(StorageError::Io)?;
+        match received {
             Some(e) => Err(StorageError::Io(e)),
             None => Ok(session.state()),
         }
@@ -195,6 +314,11 @@ impl UploadStore for FsBlobStore {
         // Everything from here runs to completion even if the request is dropped.
         blocking(move || {
             let mut guard = guard;
+            // An append left half-way by a dropped request: its bytes count. If its writes
+            // failed, the hasher is unknown and `commit` re-reads the file.
+            if let Err(e) = guard.settle(&session) {
+                tracing::debug!(upload = %session.id, error = %e, "an interrupted append had failed");
+            }
             guard.gone = true;
             guard.file = None;
             sessions.remove(&session.id);
@@ -228,6 +352,8 @@ impl UploadStore for FsBlobStore {
             if let Some(mut guard) = guard {
                 guard.gone = true;
                 guard.file = None;
+                // A write still in flight lands in a file about to be removed: harmless.
+                guard.pipeline = None;
             }
             sessions.remove(&owned);
             match fs::remove_dir_all(&dir) {
@@ -329,4 +455,171 @@ fn stale(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use futures_util::stream;
+    use kcr_core::store::BlobStore;
+    use tokio::io::AsyncReadExt;
+
+    use super::*;
+    use crate::fs::direct::ALIGN;
+
+    /// Direct writes after 64 KiB, in 16 KiB buffers: every path of a large append, in a test
+    /// that stays small.
+    fn store() -> (tempfile::TempDir, FsBlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap().with_tuning(Tuning {
+            direct_after: Some(64 << 10),
+            direct_chunk: 4 * ALIGN,
+        });
+        (dir, store)
+    }
+
+    fn bytes(n: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    /// `data` as a stream of chunks of the given sizes, cycling.
+    fn chunked(data: &[u8], sizes: &[usize]) -> ByteStream {
+        let mut chunks = Vec::new();
+        let (mut at, mut i) = (0, 0);
+        while at < data.len() {
+            let n = sizes[i % sizes.len()].min(data.len() - at);
+            chunks.push(Ok(Bytes::copy_from_slice(&data[at..at + n])));
+            at += n;
+            i += 1;
+        }
+        Box::pin(stream::iter(chunks))
+    }
+
+    async fn read_blob(store: &FsBlobStore, digest: &Digest) -> Vec<u8> {
+        let mut reader = store.open(digest, None).await.unwrap();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_appends_at_odd_offsets_store_every_byte() {
+        let (_dir, store) = store();
+        let data = bytes(700_001, 1);
+        let upload = store.begin("p/r/i").await.unwrap();
+        // An unaligned first append, then appends that go direct from unaligned offsets.
+        let cuts = [3, 70_000, 70_000 + 2 * ALIGN + 5, 500_000, data.len()];
+        let mut at = 0;
+        for (i, &cut) in cuts.iter().enumerate() {
+            let sizes: &[usize] = if i % 2 == 0 {
+                &[1000, 7, 65_536]
+            } else {
+                &[ALIGN + 1]
+            };
+            let state = store
+                .append(&upload.id, at as u64, chunked(&data[at..cut], sizes))
+                .await
+                .unwrap();
+            assert_eq!(state.size, cut as u64);
+            at = cut;
+        }
+        let digest = Digest::sha256_of(&data);
+        let info = store.finish(&upload.id, &digest).await.unwrap();
+        assert_eq!(info.size, data.len() as u64);
+        assert!(read_blob(&store, &digest).await == data);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn large_append_survives_a_restart() {
+        let (dir, store) = store();
+        let data = bytes(300_000, 2);
+        let upload = store.begin("p/r/i").await.unwrap();
+        let half = 150_001;
+        store
+            .append(&upload.id, 0, chunked(&data[..half], &[9_999]))
+            .await
+            .unwrap();
+        drop(store);
+        let store = FsBlobStore::open(dir.path()).unwrap().with_tuning(Tuning {
+            direct_after: Some(0),
+            direct_chunk: 4 * ALIGN,
+        });
+        assert_eq!(store.state(&upload.id).await.unwrap().size, half as u64);
+        store
+            .append(&upload.id, half as u64, chunked(&data[half..], &[40_000]))
+            .await
+            .unwrap();
+        let digest = Digest::sha256_of(&data);
+        store.finish(&upload.id, &digest).await.unwrap();
+        assert!(read_blob(&store, &digest).await == data);
+    }
+
+    /// A request dropped half-way (the client went away) leaves the session consistent: the
+    /// size it reports is what the file holds, and the upload resumes from there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn append_dropped_half_way_resumes_from_what_was_written() {
+        for round in 0..8u64 {
+            let (_dir, store) = store();
+            let data = bytes(400_000, 3 + round);
+            let upload = store.begin("p/r/i").await.unwrap();
+            let sent = Arc::new(AtomicBool::new(false));
+            let first = 250_000 + round as usize * 1_001;
+            let chunks: Vec<io::Result<Bytes>> = data[..first]
+                .chunks(30_000)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let flag = sent.clone();
+            // The chunks, then a request that never ends.
+            let body: ByteStream =
+                Box::pin(stream::iter(chunks).chain(stream::poll_fn(move |_| {
+                    flag.store(true, Ordering::Release);
+                    std::task::Poll::Pending
+                })));
+            let mut append = store.append(&upload.id, 0, body);
+            // Drop the append at some point after the last chunk was read.
+            let mut polls = 0;
+            std::future::poll_fn(|cx| {
+                let _ = append.as_mut().poll(cx);
+                polls += 1;
+                if sent.load(Ordering::Acquire) && polls > round as usize {
+                    std::task::Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+            drop(append);
+            // The next append settles what the dropped one left and reports the file's size.
+            let size = match store.append(&upload.id, 0, Box::pin(stream::empty())).await {
+                Err(StorageError::OffsetMismatch { actual, .. }) => actual,
+                Ok(state) => state.size,
+                Err(e) => panic!("{e}"),
+            };
+            let on_disk = fs::metadata(store.layout.upload_data(&upload.id))
+                .unwrap()
+                .len();
+            assert_eq!(size, on_disk, "round {round}");
+            assert!(size <= first as u64);
+            let at = usize::try_from(size).unwrap();
+            store
+                .append(&upload.id, size, chunked(&data[at..], &[12_345]))
+                .await
+                .unwrap();
+            let digest = Digest::sha256_of(&data);
+            store.finish(&upload.id, &digest).await.unwrap();
+            assert!(read_blob(&store, &digest).await == data, "round {round}");
+        }
+    }
 }
