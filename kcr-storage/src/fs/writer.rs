@@ -38,10 +38,10 @@ use super::session::{Session, Writeback};
 
 /// When an append's bytes start going direct, and in what size of writes.
 ///
-/// Defaults, as measured (docs/benchmarks.md, "Large pushes and the disk"): direct after 16 MiB,
-/// so layers of a few MiB stay in the page cache, where pulls that follow right away find them
-/// (for 4 MiB layers, direct writes bought nothing); 4 MiB per direct write, because the disk
-/// sees one write at a time and 1 MiB writes left it waiting.
+/// Defaults (measured in docs/benchmarks.md, "Profiles and what each change bought", item 8):
+/// direct after 16 MiB, so layers of a few MiB stay in the page cache, where pulls that follow
+/// right away find them; 4 MiB per direct write, because at most one write is in flight and the
+/// disk should not wait between them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tuning {
     /// Bytes an append receives before its bytes go direct; `None`: never.
