@@ -137,6 +137,27 @@ impl Results {
         spread(&fractions)
     }
 
+    /// Informational: the big-blob push against one SHA-256 stream (openssl, same run). One blob
+    /// is hashed in order, so it cannot be pushed faster than that, whatever the disk does.
+    fn hash_bound_line(&self) -> Option<(String, String, Option<bool>)> {
+        let openssl_mb = self.openssl? / 1e6;
+        let push = self.throughput(Id::PushBig, Kind::Kcr)?;
+        Some((
+            format!(
+                "(for reading the line above) big-blob push over one SHA-256 stream, openssl's \
+                 {} MB/s: a blob is hashed in order, so this bounds its push",
+                fmt_num(openssl_mb)
+            ),
+            format!(
+                "{:.0}% ({:.0}-{:.0}%)",
+                push.median / openssl_mb * 100.0,
+                push.min / openssl_mb * 100.0,
+                push.max / openssl_mb * 100.0
+            ),
+            None,
+        ))
+    }
+
     fn ids(&self) -> Vec<Id> {
         Id::ALL
             .into_iter()
@@ -188,6 +209,9 @@ impl Results {
                     ),
                     Some(f.median >= 0.9),
                 ));
+            }
+            if id == Id::PushBig {
+                out.extend(self.hash_bound_line());
             }
             out.push(ratio_line(id, 1.0, what));
         }
