@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use kcr_core::access::{Action, Decision, DenyReason, Principal};
 use kcr_core::ImagePath;
 
-use crate::auth::{challenge, Caller};
+use crate::auth::{challenge, Authenticator, Caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 pub use endpoint::OciEndpoint;
@@ -175,15 +175,24 @@ impl OciRequest {
         let Some(auth) = &self.state.auth else {
             return Ok(true);
         };
-        let decision = auth
+        Ok(self.decide(auth, action, image).await?.is_allowed())
+    }
+
+    /// The policy's decision for the caller doing `action` on `image`.
+    async fn decide(
+        &self,
+        auth: &Authenticator,
+        action: Action,
+        image: &ImagePath,
+    ) -> Result<Decision, ApiError> {
+        Ok(auth
             .decide(
                 &self.caller.principal,
                 action,
                 image.project(),
                 Some(image.repository()),
             )
-            .await?;
-        Ok(decision.is_allowed())
+            .await?)
     }
 
     /// Whether the request's token (if it came with one) grants `action` on `name`.
@@ -231,14 +240,7 @@ async fn authorize(
         }
         return Ok(());
     };
-    let decision = auth
-        .decide(
-            &req.caller.principal,
-            action,
-            image.project(),
-            Some(image.repository()),
-        )
-        .await?;
+    let decision = req.decide(auth, action, image).await?;
     if decision.is_allowed() && req.token_grants(name, action) {
         return Ok(());
     }
