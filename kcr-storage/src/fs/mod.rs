@@ -43,13 +43,15 @@ use kcr_core::store::{StorageError, StoreResult};
 
 use self::layout::Layout;
 use self::session::Sessions;
-use self::writer::Tuning;
+use self::writer::{DirectSlots, Tuning};
 
 /// A blob and upload store on a local filesystem. See the [module docs](self) for the layout.
 pub struct FsBlobStore {
     layout: Layout,
     sessions: Arc<Sessions>,
     tuning: Tuning,
+    /// Appends writing directly right now (at most `tuning.direct_appends`).
+    direct_slots: Arc<DirectSlots>,
 }
 
 impl std::fmt::Debug for FsBlobStore {
@@ -73,6 +75,7 @@ impl FsBlobStore {
             layout,
             sessions: Arc::new(Sessions::default()),
             tuning: Tuning::default(),
+            direct_slots: Arc::default(),
         })
     }
 

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use super::atomic::sync_dir;
 use super::layout::Layout;
 use super::session::{digest_reader, Guard, Session, Sessions};
-use super::writer::{Piece, Stager, Tuning};
+use super::writer::{DirectSlots, Piece, Stager, Tuning};
 use super::{blocking, join_error, FsBlobStore};
 
 /// Bytes of one request queued for the blocking task that hashes and writes them, in KiB
@@ -175,11 +175,12 @@ async fn pump(
     guard: Guard,
     data: &mut ByteStream,
     tuning: Tuning,
+    slots: Arc<DirectSlots>,
     error: &mut Option<io::Error>,
 ) -> StoreResult<(Guard, io::Result<()>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut p = Pump {
-        stager: Stager::new(guard.size, tuning),
+        stager: Stager::new(guard.size, tuning, slots),
         tx: Some(tx),
         budget: Arc::new(Semaphore::new(QUEUE_KIB as usize)),
         home: Some((guard, rx)),
@@ -280,7 +281,15 @@ impl UploadStore for FsBlobStore {
             });
         }
         let mut received = None;
-        let (guard, written) = pump(&session, guard, &mut data, self.tuning, &mut received).await?;
+        let (guard, written) = pump(
+            &session,
+            guard,
+            &mut data,
+            self.tuning,
+            self.direct_slots.clone(),
+            &mut received,
+        )
+        .await?;
         // Write what is staged and wait for the writes in flight, then release the lock; this
         // runs to completion even if the request is dropped meanwhile.
         let settled = {
@@ -321,7 +330,6 @@ impl UploadStore for FsBlobStore {
             }
             guard.gone = true;
             guard.file = None;
-            sessions.remove(&session.id);
             let result = commit(&layout, &session, &mut guard, &expected);
             // The session ends either way; after a successful rename only the state file is left.
             if let Err(e) = fs::remove_dir_all(&session.dir) {
@@ -329,6 +337,10 @@ impl UploadStore for FsBlobStore {
                     tracing::warn!(upload = %session.id, error = %e, "could not remove finished upload");
                 }
             }
+            // Only once the data file is renamed or removed: until then a request that missed the
+            // session in memory would load a second copy of it from disk, with a lock of its own,
+            // and append to the file being verified and renamed into `blobs/`.
+            sessions.remove(&session.id);
             result
         })
         .await
@@ -355,12 +367,14 @@ impl UploadStore for FsBlobStore {
                 // A write still in flight lands in a file about to be removed: harmless.
                 guard.pipeline = None;
             }
-            sessions.remove(&owned);
-            match fs::remove_dir_all(&dir) {
+            let removed = match fs::remove_dir_all(&dir) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound && known.is_some() => Ok(()),
                 Err(e) => Err(e.into()),
-            }
+            };
+            // After the directory is gone, for the same reason as in `finish`.
+            sessions.remove(&owned);
+            removed
         })
         .await
     }
@@ -477,6 +491,7 @@ mod tests {
         let store = FsBlobStore::open(dir.path()).unwrap().with_tuning(Tuning {
             direct_after: Some(64 << 10),
             direct_chunk: 4 * ALIGN,
+            direct_appends: usize::MAX,
         });
         (dir, store)
     }
@@ -554,6 +569,7 @@ mod tests {
         let store = FsBlobStore::open(dir.path()).unwrap().with_tuning(Tuning {
             direct_after: Some(0),
             direct_chunk: 4 * ALIGN,
+            direct_appends: usize::MAX,
         });
         assert_eq!(store.state(&upload.id).await.unwrap().size, half as u64);
         store
@@ -620,6 +636,48 @@ mod tests {
             let digest = Digest::sha256_of(&data);
             store.finish(&upload.id, &digest).await.unwrap();
             assert!(read_blob(&store, &digest).await == data, "round {round}");
+        }
+    }
+
+    /// Appends racing `finish` never change what it acknowledges: either an append lands first
+    /// (and `finish` fails, the digest no longer matches) or it finds no session; a blob stored
+    /// under a digest always holds that digest's bytes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn appends_racing_finish_never_change_the_acknowledged_blob() {
+        let (_dir, store) = store();
+        let store = Arc::new(store);
+        for round in 0..60u64 {
+            let data = bytes(64 << 10, 100 + round);
+            let digest = Digest::sha256_of(&data);
+            let upload = store.begin("p/r/i").await.unwrap();
+            store
+                .append(&upload.id, 0, chunked(&data, &[16 << 10]))
+                .await
+                .unwrap();
+            let done = Arc::new(AtomicBool::new(false));
+            let end = data.len() as u64;
+            let racers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (store, id, done) = (store.clone(), upload.id.clone(), done.clone());
+                    tokio::spawn(async move {
+                        while !done.load(Ordering::Acquire) {
+                            let extra: ByteStream =
+                                Box::pin(stream::iter([Ok(Bytes::from_static(b"EVIL"))]));
+                            let _ = store.append(&id, end, extra).await;
+                            tokio::task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            tokio::task::yield_now().await;
+            let finished = store.finish(&upload.id, &digest).await;
+            done.store(true, Ordering::Release);
+            for racer in racers {
+                racer.await.unwrap();
+            }
+            if finished.is_ok() {
+                assert!(read_blob(&store, &digest).await == data, "round {round}");
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
@@ -48,6 +49,10 @@ pub(crate) struct Tuning {
     pub(crate) direct_after: Option<u64>,
     /// Bytes per direct buffer (a multiple of [`ALIGN`]).
     pub(crate) direct_chunk: usize,
+    /// Appends of one store writing directly at once; the others stay buffered. Bounds the
+    /// memory that stalled or abandoned large uploads hold: each direct append keeps a staging
+    /// buffer, and up to one queued and one in-flight buffer.
+    pub(crate) direct_appends: usize,
 }
 
 impl Default for Tuning {
@@ -55,7 +60,35 @@ impl Default for Tuning {
         Tuning {
             direct_after: Some(16 << 20),
             direct_chunk: 4 << 20,
+            direct_appends: 4,
         }
+    }
+}
+
+/// How many appends of a store write directly; see [`Tuning::direct_appends`].
+#[derive(Debug, Default)]
+pub(crate) struct DirectSlots {
+    in_use: AtomicUsize,
+}
+
+impl DirectSlots {
+    /// A slot, unless `max` appends hold one already.
+    fn try_take(self: &Arc<Self>, max: usize) -> Option<DirectSlot> {
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| DirectSlot(self.clone()))
+    }
+}
+
+/// One append's leave to write directly, given back when the append ends.
+struct DirectSlot(Arc<DirectSlots>);
+
+impl Drop for DirectSlot {
+    fn drop(&mut self) {
+        self.0.in_use.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -78,26 +111,42 @@ pub(crate) struct Stager {
     received: u64,
     /// The buffer being filled: bytes for an aligned offset onwards.
     staging: Option<AlignedBuf>,
-    /// Keeps the buffer pool while this append writes directly.
-    pool: Option<direct::PoolUse>,
+    /// The store's direct slots, and this append's (with the buffer pool) once it has one.
+    slots: Arc<DirectSlots>,
+    slot: Option<(DirectSlot, direct::PoolUse)>,
 }
 
 impl Stager {
     /// For an append that starts at file offset `position`.
-    pub(crate) fn new(position: u64, tuning: Tuning) -> Stager {
+    pub(crate) fn new(position: u64, tuning: Tuning, slots: Arc<DirectSlots>) -> Stager {
         Stager {
             tuning,
             position,
             received: 0,
             staging: None,
-            pool: None,
+            slots,
+            slot: None,
         }
+    }
+
+    /// Whether this append may write directly now (taking a slot if it has none yet).
+    fn may_go_direct(&mut self) -> bool {
+        if self.tuning.direct_after.is_none_or(|n| self.received <= n) {
+            return false;
+        }
+        if self.slot.is_none() {
+            let Some(slot) = self.slots.try_take(self.tuning.direct_appends) else {
+                return false;
+            };
+            self.slot = Some((slot, direct::PoolUse::new()));
+        }
+        true
     }
 
     /// Turns a received chunk into pieces, appended to `out`.
     pub(crate) fn push(&mut self, chunk: Bytes, out: &mut VecDeque<Piece>) {
         self.received += chunk.len() as u64;
-        if self.tuning.direct_after.is_none_or(|n| self.received <= n) {
+        if !self.may_go_direct() {
             self.position += chunk.len() as u64;
             out.push_back(Piece::Chunk(chunk));
             return;
@@ -110,7 +159,6 @@ impl Stager {
             self.position += head.len() as u64;
             out.push_back(Piece::Chunk(head));
         }
-        self.pool.get_or_insert_with(direct::PoolUse::new);
         while !rest.is_empty() {
             let staging = self
                 .staging
@@ -149,6 +197,8 @@ enum Job {
     /// Write a buffer (a multiple of [`ALIGN`]) directly at `offset`, the end of the file once
     /// earlier jobs ran.
     Direct(AlignedBuf, u64),
+    /// A direct write that ran; its buffer went back to the pool (its length).
+    Done(u64),
 }
 
 impl Job {
@@ -156,6 +206,7 @@ impl Job {
         match self {
             Job::Buffered(chunks) => chunks.iter().map(|c| c.len() as u64).sum(),
             Job::Direct(buf, _) => buf.len() as u64,
+            Job::Done(len) => *len,
         }
     }
 }
@@ -204,6 +255,7 @@ impl Files {
                 }
                 self.write_direct(buf.bytes(), *offset)
             }
+            Job::Done(..) => Ok(()),
         }
     }
 
@@ -326,12 +378,27 @@ impl Pipeline {
         let (tx, rx) = sync_channel(1);
         let work = move || {
             let result = files.run(&job);
+            // Hand the buffer back now: an append whose request was dropped leaves this
+            // message unread until the session is next locked, possibly for a day.
+            let job = match job {
+                Job::Direct(buf, _) => {
+                    let len = buf.len() as u64;
+                    direct::give_buffer(buf);
+                    Job::Done(len)
+                }
+                other => other,
+            };
             // The receiver is gone only when the session was aborted.
             let _ = tx.send((files, job, result));
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(h) => drop(h.spawn_blocking(work)),
-            Err(_) => drop(std::thread::spawn(work)),
+        // Not on tokio's blocking pool: the caller (itself on that pool) blocks until this
+        // job is done, so with every pool thread a caller waiting for a queued job, nothing runs.
+        if let Err(e) = std::thread::Builder::new()
+            .name("kcr-direct-write".into())
+            .spawn(work)
+        {
+            self.failed = true;
+            return Err(e);
         }
         self.in_flight = Some(rx);
         Ok(())
@@ -430,7 +497,7 @@ mod tests {
             prefix.len() as u64,
             Writeback::default(),
         );
-        let mut stager = Stager::new(prefix.len() as u64, tuning);
+        let mut stager = Stager::new(prefix.len() as u64, tuning, Arc::default());
         let mut pipeline = Pipeline::new(files);
         let mut queue = VecDeque::new();
         let mut expected = prefix.to_vec();
@@ -477,6 +544,7 @@ mod tests {
         let t = |direct_after| Tuning {
             direct_after,
             direct_chunk: SMALL_DIRECT,
+            direct_appends: usize::MAX,
         };
         vec![
             // Everything through the page cache (small appends).
@@ -505,6 +573,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Beyond `direct_appends`, appends stay buffered until a slot is given back.
+    #[test]
+    fn appends_beyond_the_direct_slots_stay_buffered() {
+        let tuning = Tuning {
+            direct_after: Some(0),
+            direct_chunk: SMALL_DIRECT,
+            direct_appends: 1,
+        };
+        let slots: Arc<DirectSlots> = Arc::default();
+        let direct = |out: &VecDeque<Piece>| out.iter().any(|p| !matches!(p, Piece::Chunk(_)));
+        let chunk = || Bytes::from(pattern(2 * SMALL_DIRECT, 7));
+        let mut first = Stager::new(0, tuning, slots.clone());
+        let mut second = Stager::new(0, tuning, slots.clone());
+        let (mut a, mut b) = (VecDeque::new(), VecDeque::new());
+        first.push(chunk(), &mut a);
+        second.push(chunk(), &mut b);
+        assert!(direct(&a), "the first append takes the slot");
+        assert!(!direct(&b), "the second finds none and stays buffered");
+        drop(first);
+        b.clear();
+        second.push(chunk(), &mut b);
+        assert!(direct(&b), "the slot, given back, goes to the next append");
     }
 
     /// Where `O_DIRECT` cannot be opened (tmpfs before Linux 6.6, other platforms), an append
