@@ -290,19 +290,25 @@ impl UploadStore for FsBlobStore {
             &mut received,
         )
         .await?;
-        // Write what is staged and wait for the writes in flight, then release the lock; this
-        // runs to completion even if the request is dropped meanwhile.
-        let settled = {
+        // Wait for the write in flight, then release the lock; this runs to completion even if
+        // the request is dropped meanwhile. Without a write in flight (every small append),
+        // nothing blocks, so no hop to the blocking pool.
+        let settle = {
             let session = session.clone();
-            tokio::task::spawn_blocking(move || {
-                let mut guard = guard;
+            move |mut guard: Guard| {
                 let settled = guard.settle(&session);
                 // Do not keep a descriptor open for sessions that may never come back.
                 guard.file = None;
                 settled
-            })
+            }
         };
-        let settled = settled.await.map_err(join_error)?;
+        let settled = if guard.pipeline.as_ref().is_none_or(|p| p.is_idle()) {
+            settle(guard)
+        } else {
+            tokio::task::spawn_blocking(move || settle(guard))
+                .await
+                .map_err(join_error)?
+        };
         written.and(settled).map_err(StorageError::Io)?;
         match received {
             Some(e) => Err(StorageError::Io(e)),

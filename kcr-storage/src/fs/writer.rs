@@ -342,6 +342,11 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Whether no write is in flight (then [`finish`](Self::finish) does not block).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.in_flight.is_none()
+    }
+
     /// Waits for every job (blocking). Returns the files (unless a job panicked) and the first
     /// error.
     pub(crate) fn finish(mut self) -> (Option<Files>, io::Result<()>) {
