@@ -173,6 +173,43 @@ async fn retrying_an_accepted_chunk_is_refused_with_416() {
     app.assert_blob(NAME, &data).await;
 }
 
+/// A chunk whose `Content-Range` names another length than its body is refused before any of it
+/// is stored.
+#[tokio::test]
+async fn chunk_whose_range_disagrees_with_its_length_is_refused() {
+    let app = TestApp::new();
+    let data = random_bytes(150);
+    let location = app.start_upload(NAME).await;
+    let resp = app
+        .request(Method::PATCH, &location)
+        .header("content-range", "0-99")
+        .header("content-length", "50")
+        .body(data[..50].to_vec())
+        .send()
+        .await;
+    resp.assert_error(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID");
+    let status = app.get(&location).await;
+    status.assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(status.header("range"), Some("0-0"));
+    let resp = app
+        .request(Method::PATCH, &location)
+        .header("content-range", "0-149")
+        .header("content-length", "150")
+        .body(data.clone())
+        .send()
+        .await;
+    resp.assert_status(StatusCode::ACCEPTED);
+    let resp = app
+        .request(
+            Method::PUT,
+            &with_query(&location, "digest", &sha256(&data)),
+        )
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    app.assert_blob(NAME, &data).await;
+}
+
 #[tokio::test]
 async fn put_with_the_final_chunk() {
     let app = TestApp::new();

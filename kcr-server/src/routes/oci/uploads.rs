@@ -46,14 +46,21 @@ fn session(status: StatusCode, name: &str, state: &UploadState) -> Response {
         .unwrap_or_default()
 }
 
-/// Where a chunk starts, from `Content-Range`; a malformed header is `BLOB_UPLOAD_INVALID`...
-/// except that the spec answers an out-of-order chunk with 416, which the store decides.
+/// Where a chunk starts, from `Content-Range`; a malformed header, or one that names another
+/// length than `Content-Length`, is `BLOB_UPLOAD_INVALID`... except that the spec answers an
+/// out-of-order chunk with 416, which the store decides.
 fn chunk_start(req: &OciRequest) -> Result<Option<u64>, ApiError> {
-    match req.header("content-range") {
-        None => Ok(None),
-        Some(v) => parse_content_range(v)
-            .map(|(start, _)| Some(start))
-            .ok_or_else(|| ApiError::upload_invalid(format!("malformed Content-Range {v:?}"))),
+    let Some(v) = req.header("content-range") else {
+        return Ok(None);
+    };
+    let (start, end) = parse_content_range(v)
+        .ok_or_else(|| ApiError::upload_invalid(format!("malformed Content-Range {v:?}")))?;
+    let named = end - start + 1;
+    match req.header("content-length").map(str::parse::<u64>) {
+        Some(Ok(length)) if length != named => Err(ApiError::upload_invalid(format!(
+            "Content-Range {v:?} names {named} bytes but the body has {length} (Content-Length)"
+        ))),
+        _ => Ok(Some(start)),
     }
 }
 
