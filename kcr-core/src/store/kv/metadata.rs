@@ -114,6 +114,50 @@ impl<E: KvEngine> KvMetadataStore<E> {
         Ok(keys)
     }
 
+    /// The keys of every grant on a repository: each grant's own key and (when its record
+    /// decodes) its per-user mirror.
+    fn repository_grant_keys(
+        &self,
+        project: &ProjectId,
+        name: &RepositoryName,
+    ) -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for (k, v) in self
+            .engine
+            .scan(&layout::repo_grants_of(project, name), None, usize::MAX)?
+        {
+            if let Ok(grant) = codec::decode::<crate::store::RepoGrant>("grant", &v) {
+                keys.push(layout::user_grant(&grant.user, project, name));
+            }
+            keys.push(k);
+        }
+        Ok(keys)
+    }
+
+    /// After a repository's deletion, removes grants that a racing `set_repo_grant` committed
+    /// between the deletion's scan and its transaction, unless the repository exists again. (No
+    /// grant can be committed after the deletion: granting requires the repository.)
+    async fn remove_leftover_grants(
+        &self,
+        project: &ProjectId,
+        name: &RepositoryName,
+    ) -> Result<()> {
+        let leftovers = self.repository_grant_keys(project, name)?;
+        if leftovers.is_empty() {
+            return Ok(());
+        }
+        let rkey = layout::repository(project, name);
+        self.mutate_access(|tx| {
+            if tx.get(&rkey)?.is_none() {
+                for k in &leftovers {
+                    tx.delete(k)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// After a repository's deletion, removes images a racing push committed into it meanwhile,
     /// unless the repository exists again (an open-mode push may recreate it).
     async fn remove_leftover_images(
@@ -500,31 +544,16 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
         // Transactions cannot scan, so collect the repository's keys first. A push racing with
         // the deletion either fails its own transaction on the missing repository record, or
         // commits between the scan and the deletion; what it left is removed below.
-        let mut doomed = self.repository_image_keys(project, name)?;
-        doomed.extend(
-            self.engine
-                .scan(&layout::repo_grants_of(project, name), None, usize::MAX)?
-                .into_iter()
-                .map(|(k, _)| k),
-        );
-        let grants: Vec<crate::access::UserId> = self
-            .engine
-            .scan(&layout::repo_grants_of(project, name), None, usize::MAX)?
-            .iter()
-            .filter_map(|(_, v)| codec::decode::<crate::store::RepoGrant>("grant", v).ok())
-            .map(|g| g.user)
-            .collect();
+        let doomed = self.repository_image_keys(project, name)?;
+        let grants = self.repository_grant_keys(project, name)?;
         self.mutate_access(|tx| {
             let rkey = layout::repository(project, name);
             if tx.get(&rkey)?.is_none() {
                 return Err(abort(repository_unknown(project, name)));
             }
             tx.delete(&rkey)?;
-            for k in &doomed {
+            for k in doomed.iter().chain(&grants) {
                 tx.delete(k)?;
-            }
-            for user in &grants {
-                tx.delete(&layout::user_grant(user, project, name))?;
             }
             let pkey = layout::project(project);
             if let Some(mut p) = get::<ProjectRecord>(tx, "project", &pkey)? {
@@ -534,6 +563,7 @@ impl<E: KvEngine> RepoCatalog for KvMetadataStore<E> {
             Ok(())
         })
         .await?;
+        self.remove_leftover_grants(project, name).await?;
         self.remove_leftover_images(project, name).await
     }
 

@@ -2,6 +2,8 @@
 
 mod access;
 mod codec;
+#[cfg(test)]
+mod deletion_race_tests;
 mod engine;
 mod gc_index;
 pub mod layout;
