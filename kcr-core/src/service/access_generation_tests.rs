@@ -4,9 +4,8 @@ use crate::access::{OrgId, ProjectRole, RepoRole, UserId};
 use crate::clock::Timestamp;
 use crate::names::{ProjectId, RepositoryName};
 use crate::quota::QuotaLimits;
-use crate::store::{
-    Membership, MetadataStore, NewRepository, OrgRecord, RepoGrant, UserRecord, Visibility,
-};
+use crate::store::{Membership, MetadataStore, NewRepository, RepoGrant, Visibility};
+use crate::testing::org_with_user;
 
 use super::test_images::{path, push, registry};
 
@@ -33,21 +32,7 @@ async fn every_access_write_moves_the_generation_on_and_image_writes_do_not() {
     let bob: UserId = "bob".parse().unwrap();
 
     check(meta, "an organization and a user", false, || async {
-        meta.create_org(OrgRecord {
-            id: org.clone(),
-            created: at,
-        })
-        .await
-        .unwrap();
-        meta.create_user(UserRecord {
-            id: bob.clone(),
-            org: org.clone(),
-            password_hash: "x".into(),
-            org_admin: false,
-            created: at,
-        })
-        .await
-        .unwrap();
+        org_with_user(meta, &org, &bob, at).await.unwrap();
     })
     .await;
     check(meta, "create_project", true, || async {

@@ -11,11 +11,8 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::names::{ProjectId, RepositoryName};
 use crate::quota::QuotaLimits;
-use crate::store::{
-    GrantStore, IdentityStore, NewRepository, OrgRecord, RepoCatalog, RepoGrant, StorageError,
-    UserRecord, Visibility,
-};
-use crate::testing::MemoryKvEngine;
+use crate::store::{GrantStore, NewRepository, RepoCatalog, RepoGrant, StorageError, Visibility};
+use crate::testing::{org_with_user, MemoryKvEngine};
 
 use super::{codec, layout, KvEngine, KvMetadataStore, KvPair, KvTxn, TxnError};
 
@@ -84,21 +81,7 @@ async fn a_grant_committed_while_its_repository_is_deleted_does_not_outlive_it()
     let project: ProjectId = "shop".parse().unwrap();
     let repo: RepositoryName = "web".parse().unwrap();
     let bob: UserId = "bob".parse().unwrap();
-    meta.create_org(OrgRecord {
-        id: org.clone(),
-        created: at,
-    })
-    .await
-    .unwrap();
-    meta.create_user(UserRecord {
-        id: bob.clone(),
-        org: org.clone(),
-        password_hash: "x".into(),
-        org_admin: false,
-        created: at,
-    })
-    .await
-    .unwrap();
+    org_with_user(&meta, &org, &bob, at).await.unwrap();
     meta.create_project(&project, &org, at).await.unwrap();
     let new = NewRepository {
         project: project.clone(),
